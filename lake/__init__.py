@@ -1,0 +1,1 @@
+"""Storage layer: the catalog, Delta tables, ingestion and DuckDB extensions."""

@@ -1,0 +1,356 @@
+"""Read and validate the catalog files. Each error names the file, the key and the fix."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, get_args
+
+from govlake.errors import ConfigError, did_you_mean
+from lake.catalog.model import (
+    Access,
+    Catalog,
+    CodeTable,
+    DataElement,
+    Dataset,
+    Department,
+    Grade,
+    Item,
+    Open,
+    OpenType,
+    PersonalInfo,
+    Share,
+    ShareType,
+    SourceFormat,
+    UpdateCycle,
+)
+
+CATALOG_DIR = Path(__file__).parent
+STANDARDS_DIR = CATALOG_DIR.parent / "standards"
+
+RESOURCE_CODE = re.compile(r"^(?P<class>[1-3])(?P<item>\d{2})(?P<sub>\d{3})/(?P<seq>\d{5})$")
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+ELEMENT_TYPES = {"C", "N", "D", "I", "G", "T", "L"}
+KNOWN_RULES = {
+    "resident_id", "uscc", "party_id", "person_name", "text", "identifier", "department_id",
+    "date", "year", "integer", "decimal", "longitude", "latitude", "geometry",
+    "division_code", "phone", "code", "industry_code",
+}
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}; fix the syntax", location=str(path)) from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", location=str(path)) from exc
+
+
+def _need(table: dict[str, Any], key: str, kind: type, where: str) -> Any:
+    if key not in table:
+        raise ConfigError(f"missing required key {key!r}; add it", location=where)
+    value = table[key]
+    if not isinstance(value, kind):
+        raise ConfigError(
+            f"{key!r} must be a {kind.__name__}, got {value!r}", location=where
+        )
+    return value
+
+
+def _choice(value: Any, allowed: tuple[str, ...], key: str, where: str) -> str:
+    if value not in allowed:
+        raise ConfigError(
+            f"{key} {value!r} is not one of {', '.join(allowed)}{did_you_mean(str(value), allowed)}",
+            location=where,
+        )
+    return str(value)
+
+
+def uscc_is_valid(code: str) -> bool:
+    """GB 32100 check (MOD 31), accepting authority codes A, N and Y in position 1."""
+    if len(code) != 18 or any(ch not in USCC_ALPHABET for ch in code):
+        return False
+    total = sum(USCC_ALPHABET.index(ch) * pow(3, i, 31) for i, ch in enumerate(code[:17]))
+    return USCC_ALPHABET[(31 - total % 31) % 31] == code[17]
+
+
+def load_departments(path: Path) -> dict[str, Department]:
+    raw = _read_toml(path)
+    departments: dict[str, Department] = {}
+    codes: dict[str, str] = {}
+    for dept_id, table in raw.items():
+        where = f"{path}: [{dept_id}]"
+        if not IDENTIFIER.match(dept_id):
+            raise ConfigError("department ids are lower_snake_case ASCII", location=where)
+        code = _need(table, "code", str, where)
+        if not uscc_is_valid(code):
+            raise ConfigError(
+                f"code {code!r} is not a valid unified social credit code (GB 32100); "
+                "check its length, alphabet and check character",
+                location=where,
+            )
+        if code in codes:
+            raise ConfigError(f"code {code!r} is already used by [{codes[code]}]", location=where)
+        codes[code] = dept_id
+        sla = _need(table, "sla_days", int, where)
+        if sla <= 0:
+            raise ConfigError(f"sla_days must be positive, got {sla}", location=where)
+        departments[dept_id] = Department(
+            id=dept_id,
+            name=_need(table, "name", str, where),
+            short_name=_need(table, "short_name", str, where),
+            code=code,
+            sla_days=sla,
+        )
+    return departments
+
+
+def load_code_tables(folder: Path) -> dict[str, CodeTable]:
+    tables: dict[str, CodeTable] = {}
+    for path in sorted(folder.glob("*.csv")):
+        codes: dict[str, str] = {}
+        aliases: dict[str, str] = {}
+        with path.open(encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            if reader.fieldnames is None or not {"code", "name"} <= set(reader.fieldnames):
+                raise ConfigError("a code table needs the columns code,name[,aliases]", location=str(path))
+            for line, row in enumerate(reader, start=2):
+                code, name = (row["code"] or "").strip(), (row["name"] or "").strip()
+                if not code or not name:
+                    raise ConfigError(f"line {line}: empty code or name", location=str(path))
+                if code in codes:
+                    raise ConfigError(f"line {line}: duplicate code {code!r}", location=str(path))
+                codes[code] = name
+                spellings = [code, name, *((row.get("aliases") or "").split("|"))]
+                for spelling in filter(None, (s.strip() for s in spellings)):
+                    previous = aliases.setdefault(spelling, code)
+                    if previous != code:
+                        raise ConfigError(
+                            f"line {line}: {spelling!r} would mean both {previous!r} and {code!r}",
+                            location=str(path),
+                        )
+        tables[path.stem] = CodeTable(id=path.stem, codes=codes, aliases=aliases)
+    return tables
+
+
+def load_elements(path: Path, code_tables: dict[str, CodeTable]) -> dict[str, DataElement]:
+    raw = _read_toml(path)
+    elements: dict[str, DataElement] = {}
+    for element_id, table in raw.items():
+        where = f"{path}: [{element_id}]"
+        type_ = _need(table, "type", str, where)
+        if type_ not in ELEMENT_TYPES:
+            raise ConfigError(f"type {type_!r} is not one of {sorted(ELEMENT_TYPES)}", location=where)
+        rule = _need(table, "rule", str, where)
+        if rule not in KNOWN_RULES:
+            raise ConfigError(
+                f"rule {rule!r} is unknown{did_you_mean(rule, KNOWN_RULES)}", location=where
+            )
+        code_table = table.get("code_table")
+        if code_table is not None and code_table not in code_tables:
+            raise ConfigError(
+                f"code_table {code_table!r} has no file in {STANDARDS_DIR / 'code_tables'}"
+                f"{did_you_mean(code_table, code_tables)}",
+                location=where,
+            )
+        if rule == "code" and code_table is None:
+            raise ConfigError("rule 'code' needs a code_table", location=where)
+        elements[element_id] = DataElement(
+            id=element_id,
+            name=_need(table, "name", str, where),
+            type=type_,
+            length=_need(table, "length", int, where),
+            rule=rule,
+            standard=table.get("standard", ""),
+            code_table=code_table,
+        )
+    return elements
+
+
+def load_classification(path: Path) -> dict[str, str]:
+    """Map each classification code prefix (``1``, ``101``, ``101001``) to its name."""
+    raw = _read_toml(path)
+    names: dict[str, str] = {}
+    for class_code, class_table in raw.get("classes", {}).items():
+        names[class_code] = class_table["name"]
+        for item_code, item_table in class_table.get("items", {}).items():
+            names[class_code + item_code] = item_table["name"]
+            for sub_code, sub_name in item_table.get("subitems", {}).items():
+                names[class_code + item_code + sub_code] = sub_name
+    return names
+
+
+def _load_dataset(
+    path: Path,
+    departments: dict[str, Department],
+    elements: dict[str, DataElement],
+    classification: dict[str, str],
+) -> Dataset:
+    table = _read_toml(path)
+    where = str(path)
+    dataset_id = _need(table, "id", str, where)
+    if not IDENTIFIER.match(dataset_id):
+        raise ConfigError(f"id {dataset_id!r} must be lower_snake_case ASCII", location=where)
+    if path.stem != dataset_id:
+        raise ConfigError(f"id {dataset_id!r} must match the file name {path.name!r}", location=where)
+    code = _need(table, "code", str, where)
+    match = RESOURCE_CODE.match(code)
+    if not match:
+        raise ConfigError(
+            f"code {code!r} is not a resource code; write 类(1)项(2)目(3)/顺序(5), e.g. 101001/00001 "
+            "(docs/catalog.md)",
+            location=f"{where}: code",
+        )
+    prefix = code.split("/")[0]
+    path_codes = (prefix[:1], prefix[:3], prefix)
+    missing = [p for p in path_codes if p not in classification]
+    if missing:
+        raise ConfigError(
+            f"code {code!r}: classification {missing[0]!r} is not declared in classification.toml; "
+            "add it there or fix the code",
+            location=f"{where}: code",
+        )
+    provider_id = _need(table, "provider", str, where)
+    if provider_id not in departments:
+        raise ConfigError(
+            f"provider {provider_id!r} is not in departments.toml{did_you_mean(provider_id, departments)}",
+            location=f"{where}: provider",
+        )
+    fmt = _choice(table.get("format"), get_args(SourceFormat), "format", f"{where}: format")
+    access = _choice(table.get("access"), get_args(Access), "access", f"{where}: access")
+    if access == "logical" and fmt != "sqlite":
+        raise ConfigError("logical access is supported for sqlite sources only", location=f"{where}: access")
+    source_table = table.get("source_table")
+    if fmt == "sqlite" and not source_table:
+        raise ConfigError("a sqlite source needs source_table (the table to query)", location=where)
+
+    items: list[Item] = []
+    seen_columns: set[str] = set()
+    seen_sources: set[str] = set()
+    raw_items = _need(table, "items", list, where)
+    if not raw_items:
+        raise ConfigError("items is empty; list the dataset's information items", location=where)
+    for index, raw_item in enumerate(raw_items):
+        item_where = f"{where}: items[{index}]"
+        column = _need(raw_item, "column", str, item_where)
+        item_where = f"{where}: items[{index}] ({column})"
+        if not IDENTIFIER.match(column):
+            raise ConfigError(f"column {column!r} must be lower_snake_case ASCII", location=item_where)
+        if column in seen_columns:
+            raise ConfigError(f"column {column!r} appears twice", location=item_where)
+        source = _need(raw_item, "source", str, item_where)
+        if source in seen_sources:
+            raise ConfigError(f"source header {source!r} appears twice", location=item_where)
+        element = _need(raw_item, "element", str, item_where)
+        if element not in elements:
+            raise ConfigError(
+                f"element {element!r} is not a known data element{did_you_mean(element, elements)}; "
+                "add it to lake/standards/data_elements.toml or fix the item",
+                location=item_where,
+            )
+        pi = _choice(raw_item.get("pi", "none"), get_args(PersonalInfo), "pi", item_where)
+        grade = raw_item.get("grade")
+        if grade is not None:
+            _choice(grade, get_args(Grade), "grade", item_where)
+        unknown = set(raw_item) - {"column", "source", "element", "required", "pi", "grade", "description"}
+        if unknown:
+            raise ConfigError(f"unknown keys {sorted(unknown)} in an item", location=item_where)
+        seen_columns.add(column)
+        seen_sources.add(source)
+        items.append(
+            Item(
+                column=column,
+                source=source,
+                element=element,
+                description=_need(raw_item, "description", str, item_where),
+                required=bool(raw_item.get("required", False)),
+                pi=pi,  # type: ignore[arg-type]
+                grade=grade,
+            )
+        )
+    key = tuple(_need(table, "key", list, where))
+    for column in key:
+        if column not in seen_columns:
+            raise ConfigError(
+                f"key column {column!r} is not an item{did_you_mean(column, seen_columns)}",
+                location=f"{where}: key",
+            )
+    share_raw = _need(table, "share", dict, where)
+    open_raw = _need(table, "open", dict, where)
+    share_type = _choice(share_raw.get("type"), get_args(ShareType), "share.type", f"{where}: share")
+    if share_type == "conditional" and not share_raw.get("conditions"):
+        raise ConfigError("a conditional share needs its conditions", location=f"{where}: share")
+    open_type = _choice(open_raw.get("type"), get_args(OpenType), "open.type", f"{where}: open")
+    publish_date = _need(table, "publish_date", dt.date, where)
+    return Dataset(
+        id=dataset_id,
+        code=code,
+        name=_need(table, "name", str, where),
+        provider=departments[provider_id],
+        abstract=_need(table, "abstract", str, where),
+        format=fmt,  # type: ignore[arg-type]
+        file_pattern=_need(table, "file_pattern", str, where),
+        update_cycle=_choice(  # type: ignore[arg-type]
+            table.get("update_cycle"), get_args(UpdateCycle), "update_cycle", f"{where}: update_cycle"
+        ),
+        publish_date=publish_date,
+        grade=_choice(table.get("grade"), get_args(Grade), "grade", f"{where}: grade"),  # type: ignore[arg-type]
+        access=access,  # type: ignore[arg-type]
+        key=key,
+        share=Share(type=share_type, conditions=share_raw.get("conditions", ""),  # type: ignore[arg-type]
+                    method=share_raw.get("method", "")),
+        open=Open(type=open_type, conditions=open_raw.get("conditions", "")),  # type: ignore[arg-type]
+        items=tuple(items),
+        classification=tuple(classification[p] for p in path_codes),
+        related=tuple(table.get("related", ())),
+        encoding=table.get("encoding"),
+        source_table=source_table,
+        file=str(path),
+    )
+
+
+def load_catalog_from(catalog_dir: Path, standards_dir: Path) -> Catalog:
+    """Load and validate a catalog from explicit folders (tests use this with edited copies)."""
+    departments = load_departments(catalog_dir / "departments.toml")
+    code_tables = load_code_tables(standards_dir / "code_tables")
+    elements = load_elements(standards_dir / "data_elements.toml", code_tables)
+    classification = load_classification(catalog_dir / "classification.toml")
+    datasets: dict[str, Dataset] = {}
+    by_code: dict[str, str] = {}
+    for path in sorted((catalog_dir / "datasets").glob("*.toml")):
+        dataset = _load_dataset(path, departments, elements, classification)
+        if dataset.code in by_code:
+            raise ConfigError(
+                f"resource code {dataset.code!r} is already used by {by_code[dataset.code]}; "
+                "give this dataset the next free sequence number",
+                location=f"{path}: code",
+            )
+        by_code[dataset.code] = str(path)
+        datasets[dataset.id] = dataset
+    for dataset in datasets.values():
+        for related in dataset.related:
+            if related not in by_code:
+                raise ConfigError(
+                    f"related resource code {related!r} is not in the catalog"
+                    f"{did_you_mean(related, by_code)}",
+                    location=f"{dataset.file}: related",
+                )
+    return Catalog(
+        datasets=datasets,
+        departments=departments,
+        elements=elements,
+        code_tables=code_tables,
+        classification=classification,
+    )
+
+
+@lru_cache(maxsize=1)
+def load_catalog() -> Catalog:
+    """The catalog shipped with GovLake, loaded once per process."""
+    return load_catalog_from(CATALOG_DIR, STANDARDS_DIR)

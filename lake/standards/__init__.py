@@ -1,0 +1,1 @@
+"""Data standards: data elements and code tables, shipped as data files."""
