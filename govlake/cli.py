@@ -1,0 +1,71 @@
+"""The ``govlake`` command line.
+
+Each subcommand lives in ``govlake/commands/<name>.py`` and exposes ``add_parser``. The
+registry below is a literal table, as datasette does for its default plugins. Heavy
+libraries (duckdb, polars, deltalake, streamlit) are imported inside the handlers, so
+``govlake --help`` starts quickly.
+
+Errors: :class:`~govlake.errors.GovLakeError` is caught once here. It prints a one-line
+``Error:`` in red and exits with the error's ``exit_code``. Set ``GOVLAKE_DEBUG=1`` for
+the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from govlake.errors import GovLakeError
+
+#: subcommand -> module. Order is the order `govlake --help` lists them in.
+COMMANDS: dict[str, str] = {
+    "demo": "govlake.commands.demo",
+    "generate": "govlake.commands.generate",
+    "catalog": "govlake.commands.catalog",
+    "ingest": "govlake.commands.ingest",
+    "tables": "govlake.commands.tables",
+    "bench": "govlake.commands.bench",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="govlake",
+        description="GovLake: a lakehouse for the integrated government big-data system.",
+    )
+    parser.add_argument(
+        "--home",
+        help="GovLake home directory (default: $GOVLAKE_HOME, else ./govlake_home)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for module_name in COMMANDS.values():
+        importlib.import_module(module_name).add_parser(sub)
+    return parser
+
+
+def _red(text: str) -> str:
+    return f"\033[31m{text}\033[0m" if sys.stderr.isatty() else text
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result = args.func(args)
+    except GovLakeError as exc:
+        if os.environ.get("GOVLAKE_DEBUG"):
+            raise
+        print(_red(f"Error: {exc}"), file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(_red("Error: interrupted"), file=sys.stderr)
+        return 130
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,260 @@
+"""The only module that writes Delta tables.
+
+Every write goes through here so that the rules hold everywhere:
+
+- stored columns are plain Arrow types (``large_string``, never ``string_view``), so
+  Arrow-schema readers such as Daft can read what polars and deltalake 1.6 would
+  otherwise write as views;
+- conflicting concurrent commits are retried with bounded, jittered backoff, and past
+  the bound a :class:`~govlake.errors.ConflictError` says nothing was written;
+- a write can carry a Delta *app transaction* (``txn``), which commits atomically
+  with the data. Multi-step commands use it to make every step idempotent: a step
+  whose ``txn`` is already in the table is skipped on re-run;
+- tables carry their description and column comments as Delta metadata, so
+  ``deltalake.DeltaTable(path).metadata()`` / ``.schema()`` show them to notebook users.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from govlake.errors import ConflictError
+from lake.boundary import translate
+
+if TYPE_CHECKING:
+    import polars as pl
+    import pyarrow as pa
+
+T = TypeVar("T")
+
+#: Bound on retries of a conflicting commit. With the backoff below this waits at most
+#: about 10 seconds in total before giving up.
+MAX_ATTEMPTS = 8
+BACKOFF_BASE_S = 0.05
+BACKOFF_CAP_S = 2.0
+
+
+def _label(path: Path) -> str:
+    """zone.table for messages, from .../lake/<zone>/<table>."""
+    return f"{path.parent.name}.{path.name}"
+
+
+def with_retry(action: Callable[[], T], *, table: str, attempts: int = MAX_ATTEMPTS) -> T:
+    """Run a Delta commit, retrying ``CommitFailedError`` with bounded exponential backoff."""
+    from deltalake.exceptions import CommitFailedError
+
+    for attempt in range(1, attempts + 1):
+        try:
+            return action()
+        except CommitFailedError as exc:
+            if attempt == attempts:
+                raise ConflictError(
+                    f"table {table}: {attempts} attempts to commit all conflicted with concurrent "
+                    f"writers ({str(exc).splitlines()[0][:200]}); nothing was committed by this step, "
+                    "re-run the command"
+                ) from exc
+            delay = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempt - 1))
+            time.sleep(delay * (0.5 + random.random()))
+    raise AssertionError("unreachable")
+
+
+def plain_arrow(table: pa.Table) -> pa.Table:
+    """Cast view types to their plain large equivalents (see module docstring)."""
+    import pyarrow as pa
+
+    fields = []
+    changed = False
+    for field in table.schema:
+        type_ = field.type
+        if type_ == pa.string_view() or type_ == pa.string() :
+            type_ = pa.large_string()
+        elif type_ == pa.binary_view() or type_ == pa.binary():
+            type_ = pa.large_binary()
+        if type_ != field.type:
+            changed = True
+        fields.append(pa.field(field.name, type_, field.nullable, field.metadata))
+    return table.cast(pa.schema(fields, metadata=table.schema.metadata)) if changed else table
+
+
+def with_comments(table: pa.Table, comments: Mapping[str, str]) -> pa.Table:
+    """Attach column comments as field metadata (Delta stores them in the schema)."""
+    import pyarrow as pa
+
+    fields = [
+        field.with_metadata({**(field.metadata or {}), b"comment": comments[field.name].encode()})
+        if field.name in comments
+        else field
+        for field in table.schema
+    ]
+    return table.cast(pa.schema(fields, metadata=table.schema.metadata))
+
+
+def is_table(path: Path) -> bool:
+    return (path / "_delta_log").is_dir() and any((path / "_delta_log").glob("*.json"))
+
+
+def version(path: Path) -> int | None:
+    """Current Delta version, or None when there is no table yet."""
+    from deltalake import DeltaTable
+
+    if not is_table(path):
+        return None
+    with translate(_label(path)):
+        return int(DeltaTable(str(path)).version())
+
+
+def txn_version(path: Path, app_id: str) -> int | None:
+    """The version recorded for an app transaction, or None (also when no table exists)."""
+    from deltalake import DeltaTable
+
+    if not is_table(path):
+        return None
+    with translate(_label(path)):
+        return DeltaTable(str(path)).transaction_version(app_id)
+
+
+def _commit_properties(txn: tuple[str, int] | None, commit_info: Mapping[str, Any] | None) -> Any:
+    from deltalake import CommitProperties, Transaction
+
+    return CommitProperties(
+        custom_metadata=dict(commit_info or {}),
+        app_transactions=[Transaction(app_id=txn[0], version=txn[1])] if txn else None,
+    )
+
+
+def write(
+    path: Path,
+    data: pa.Table,
+    *,
+    mode: str = "append",
+    txn: tuple[str, int] | None = None,
+    description: str | None = None,
+    comments: Mapping[str, str] | None = None,
+    partition_by: list[str] | None = None,
+    commit_info: Mapping[str, Any] | None = None,
+    predicate: str | None = None,
+) -> int:
+    """Append to (or, with ``mode="overwrite"``, replace) a Delta table; return its new version.
+
+    ``mode`` defaults to append: overwriting is an explicit choice. ``txn`` makes the
+    write idempotent: if the table already records that app transaction, nothing is
+    written and the current version is returned.
+    """
+    from deltalake import write_deltalake
+
+    if mode not in {"append", "overwrite"}:
+        raise ValueError(f"mode must be 'append' or 'overwrite', got {mode!r}")
+    label = _label(path)
+    if txn is not None and (txn_version(path, txn[0]) or -1) >= txn[1]:
+        current = version(path)
+        assert current is not None
+        return current
+    table = plain_arrow(data)
+    if comments:
+        table = with_comments(table, comments)
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def commit() -> int:
+        if txn is not None and (txn_version(path, txn[0]) or -1) >= txn[1]:
+            current = version(path)
+            assert current is not None
+            return current
+        with translate(label, "written"):
+            write_deltalake(
+                str(path),
+                table,
+                mode=mode,  # type: ignore[arg-type]
+                name=label,
+                description=description,
+                partition_by=partition_by,
+                predicate=predicate,
+                commit_properties=_commit_properties(txn, commit_info),
+            )
+        new_version = version(path)
+        assert new_version is not None
+        return new_version
+
+    return with_retry(commit, table=label)
+
+
+def merge_upsert(
+    path: Path,
+    data: pa.Table,
+    *,
+    keys: list[str],
+    txn: tuple[str, int] | None = None,
+    delete_keys: pa.Table | None = None,
+    commit_info: Mapping[str, Any] | None = None,
+) -> int:
+    """Upsert ``data`` by ``keys`` with Delta MERGE (retrying conflicts); return the new version.
+
+    MERGE rewrites files with ``string_view`` columns in deltalake 1.6, so the touched
+    files are rewritten plain afterwards by :func:`rewrite_plain`.
+    """
+    from deltalake import DeltaTable
+
+    label = _label(path)
+    table = plain_arrow(data)
+    predicate = " AND ".join(f"t.{key} = s.{key}" for key in keys)
+
+    def commit() -> int:
+        if txn is not None and (txn_version(path, txn[0]) or -1) >= txn[1]:
+            return int(DeltaTable(str(path)).version())
+        with translate(label, "merged"):
+            target = DeltaTable(str(path))
+            (
+                target.merge(
+                    table,
+                    predicate=predicate,
+                    source_alias="s",
+                    target_alias="t",
+                    commit_properties=_commit_properties(txn, commit_info),
+                )
+                .when_matched_update_all()
+                .when_not_matched_insert_all()
+                .execute()
+            )
+            return int(DeltaTable(str(path)).version())
+
+    return with_retry(commit, table=label)
+
+
+def scan(path: Path, *, version: int | None = None) -> pl.LazyFrame:
+    """A lazy polars scan of a Delta table (never ``to_pyarrow_table``: delta-rs#2184)."""
+    import polars as pl
+
+    with translate(_label(path)):
+        return pl.scan_delta(str(path), version=version)
+
+
+def read(path: Path, *, version: int | None = None, columns: list[str] | None = None) -> pl.DataFrame:
+    frame = scan(path, version=version)
+    if columns is not None:
+        frame = frame.select(columns)
+    with translate(_label(path)):
+        return frame.collect()
+
+
+def row_count(path: Path) -> int:
+    """Rows in the current version, from the Delta log's file statistics when present."""
+    import polars as pl
+
+    with translate(_label(path)):
+        return int(pl.scan_delta(str(path)).select(pl.len()).collect().item())
+
+
+def metadata(path: Path) -> dict[str, Any]:
+    """Name, description and column comments as notebook users see them via deltalake."""
+    from deltalake import DeltaTable
+
+    with translate(_label(path)):
+        table = DeltaTable(str(path))
+        meta = table.metadata()
+        comments = {
+            field.name: (field.metadata or {}).get("comment", "") for field in table.schema().fields
+        }
+        return {"name": meta.name, "description": meta.description, "columns": comments}
