@@ -12,6 +12,7 @@ the file, the key and the fix.
 
 from __future__ import annotations
 
+from lake.catalog.load import load_catalog
 from lake.catalog.model import (
     Catalog,
     CodeTable,
@@ -20,6 +21,5 @@ from lake.catalog.model import (
     Department,
     Item,
 )
-from lake.catalog.load import load_catalog
 
 __all__ = ["Catalog", "CodeTable", "DataElement", "Dataset", "Department", "Item", "load_catalog"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import re
@@ -36,6 +37,11 @@ RESOURCE_CODE = re.compile(r"^(?P<class>[1-3])(?P<item>\d{2})(?P<sub>\d{3})/(?P<
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 ELEMENT_TYPES = {"C", "N", "D", "I", "G", "T", "L"}
+DATASET_KEYS = {
+    "id", "code", "name", "provider", "abstract", "format", "encoding", "file_pattern", "source_table",
+    "update_cycle", "publish_date", "related", "grade", "access", "key", "share", "open", "items",
+}
+ITEM_KEYS = {"column", "source", "element", "required", "pi", "grade", "description"}
 KNOWN_RULES = {
     "resident_id", "uscc", "party_id", "person_name", "text", "identifier", "department_id",
     "date", "year", "integer", "decimal", "longitude", "latitude", "geometry",
@@ -64,6 +70,10 @@ def _need(table: dict[str, Any], key: str, kind: type, where: str) -> Any:
 
 
 def _choice(value: Any, allowed: tuple[str, ...], key: str, where: str) -> str:
+    if value is None:
+        raise ConfigError(
+            f"missing required key {key!r}; set it to one of {', '.join(allowed)}", location=where
+        )
     if value not in allowed:
         raise ConfigError(
             f"{key} {value!r} is not one of {', '.join(allowed)}{did_you_mean(str(value), allowed)}",
@@ -72,12 +82,17 @@ def _choice(value: Any, allowed: tuple[str, ...], key: str, where: str) -> str:
     return str(value)
 
 
+def uscc_check_char(first17: str) -> str:
+    """The GB 32100 check character (MOD 31) for the first 17 characters of a code."""
+    total = sum(USCC_ALPHABET.index(ch) * pow(3, i, 31) for i, ch in enumerate(first17))
+    return USCC_ALPHABET[(31 - total % 31) % 31]
+
+
 def uscc_is_valid(code: str) -> bool:
     """GB 32100 check (MOD 31), accepting authority codes A, N and Y in position 1."""
     if len(code) != 18 or any(ch not in USCC_ALPHABET for ch in code):
         return False
-    total = sum(USCC_ALPHABET.index(ch) * pow(3, i, 31) for i, ch in enumerate(code[:17]))
-    return USCC_ALPHABET[(31 - total % 31) % 31] == code[17]
+    return uscc_check_char(code[:17]) == code[17]
 
 
 def load_departments(path: Path) -> dict[str, Department]:
@@ -90,9 +105,11 @@ def load_departments(path: Path) -> dict[str, Department]:
             raise ConfigError("department ids are lower_snake_case ASCII", location=where)
         code = _need(table, "code", str, where)
         if not uscc_is_valid(code):
+            hint = "check its length, alphabet and check character"
+            if len(code) == 18 and all(ch in USCC_ALPHABET for ch in code[:17]):
+                hint = f"its check character (the 18th) should be {uscc_check_char(code[:17])!r}"
             raise ConfigError(
-                f"code {code!r} is not a valid unified social credit code (GB 32100); "
-                "check its length, alphabet and check character",
+                f"code {code!r} is not a valid unified social credit code (GB 32100); {hint}",
                 location=where,
             )
         if code in codes:
@@ -132,7 +149,9 @@ def load_code_tables(folder: Path) -> dict[str, CodeTable]:
                     previous = aliases.setdefault(spelling, code)
                     if previous != code:
                         raise ConfigError(
-                            f"line {line}: {spelling!r} would mean both {previous!r} and {code!r}",
+                            f"line {line}: {spelling!r} would mean both {previous!r} and {code!r}; "
+                            "every code, name and alias must be unique in its table, so remove "
+                            "or change one of them",
                             location=str(path),
                         )
         tables[path.stem] = CodeTable(id=path.stem, codes=codes, aliases=aliases)
@@ -146,16 +165,22 @@ def load_elements(path: Path, code_tables: dict[str, CodeTable]) -> dict[str, Da
         where = f"{path}: [{element_id}]"
         type_ = _need(table, "type", str, where)
         if type_ not in ELEMENT_TYPES:
-            raise ConfigError(f"type {type_!r} is not one of {sorted(ELEMENT_TYPES)}", location=where)
+            raise ConfigError(
+                f"type {type_!r} is not one of {', '.join(sorted(ELEMENT_TYPES))} "
+                "(the catalog guide's item types, docs/catalog.md)",
+                location=where,
+            )
         rule = _need(table, "rule", str, where)
         if rule not in KNOWN_RULES:
             raise ConfigError(
-                f"rule {rule!r} is unknown{did_you_mean(rule, KNOWN_RULES)}", location=where
+                f"rule {rule!r} is unknown{did_you_mean(rule, KNOWN_RULES)}; "
+                f"rules are {', '.join(sorted(KNOWN_RULES))}",
+                location=where,
             )
         code_table = table.get("code_table")
         if code_table is not None and code_table not in code_tables:
             raise ConfigError(
-                f"code_table {code_table!r} has no file in {STANDARDS_DIR / 'code_tables'}"
+                f"code_table {code_table!r} has no file in {path.parent / 'code_tables'}"
                 f"{did_you_mean(code_table, code_tables)}",
                 location=where,
             )
@@ -177,12 +202,30 @@ def load_classification(path: Path) -> dict[str, str]:
     """Map each classification code prefix (``1``, ``101``, ``101001``) to its name."""
     raw = _read_toml(path)
     names: dict[str, str] = {}
-    for class_code, class_table in raw.get("classes", {}).items():
-        names[class_code] = class_table["name"]
+
+    def code_of(code: str, digits: int, level: str, where: str) -> str:
+        if not (len(code) == digits and code.isdigit()):
+            raise ConfigError(
+                f"{level} code {code!r} must be {digits} digit(s) (类 1, 项 2, 目 3); "
+                f"quote it to keep leading zeros, e.g. \"{'0' * (digits - 1)}1\"",
+                location=where,
+            )
+        return code
+
+    for class_code, class_table in _need(raw, "classes", dict, str(path)).items():
+        where = f"{path}: [classes.{class_code}]"
+        prefix = code_of(class_code, 1, "class (类)", where)
+        names[prefix] = _need(class_table, "name", str, where)
         for item_code, item_table in class_table.get("items", {}).items():
-            names[class_code + item_code] = item_table["name"]
+            item_where = f"{where[:-1]}.items.{item_code}]"
+            item_prefix = prefix + code_of(item_code, 2, "item (项)", item_where)
+            names[item_prefix] = _need(item_table, "name", str, item_where)
             for sub_code, sub_name in item_table.get("subitems", {}).items():
-                names[class_code + item_code + sub_code] = sub_name
+                sub_where = f"{item_where} subitems.{sub_code}"
+                sub_prefix = item_prefix + code_of(sub_code, 3, "subitem (目)", sub_where)
+                if not isinstance(sub_name, str):
+                    raise ConfigError(f"subitem name must be a string, got {sub_name!r}", location=sub_where)
+                names[sub_prefix] = sub_name
     return names
 
 
@@ -194,11 +237,21 @@ def _load_dataset(
 ) -> Dataset:
     table = _read_toml(path)
     where = str(path)
+    unknown_keys = sorted(set(table) - DATASET_KEYS)
+    if unknown_keys:
+        raise ConfigError(
+            f"unknown key {unknown_keys[0]!r}{did_you_mean(unknown_keys[0], DATASET_KEYS)}; "
+            "docs/catalog.md lists the keys of a catalog entry",
+            location=f"{where}: {unknown_keys[0]}",
+        )
     dataset_id = _need(table, "id", str, where)
     if not IDENTIFIER.match(dataset_id):
         raise ConfigError(f"id {dataset_id!r} must be lower_snake_case ASCII", location=where)
     if path.stem != dataset_id:
-        raise ConfigError(f"id {dataset_id!r} must match the file name {path.name!r}", location=where)
+        raise ConfigError(
+            f"id {dataset_id!r} must match the file name {path.name!r}; rename the file or fix the id",
+            location=where,
+        )
     code = _need(table, "code", str, where)
     match = RESOURCE_CODE.match(code)
     if not match:
@@ -225,7 +278,21 @@ def _load_dataset(
     fmt = _choice(table.get("format"), get_args(SourceFormat), "format", f"{where}: format")
     access = _choice(table.get("access"), get_args(Access), "access", f"{where}: access")
     if access == "logical" and fmt != "sqlite":
-        raise ConfigError("logical access is supported for sqlite sources only", location=f"{where}: access")
+        raise ConfigError(
+            f"logical access is supported for sqlite sources only, and format is {fmt!r}; "
+            'use access = "physical" for files',
+            location=f"{where}: access",
+        )
+    encoding = table.get("encoding")
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except (LookupError, TypeError):
+            raise ConfigError(
+                f"encoding {encoding!r} is not a codec Python knows; "
+                "use e.g. utf-8, utf-8-sig, gbk or gb18030",
+                location=f"{where}: encoding",
+            ) from None
     source_table = table.get("source_table")
     if fmt == "sqlite" and not source_table:
         raise ConfigError("a sqlite source needs source_table (the table to query)", location=where)
@@ -243,10 +310,15 @@ def _load_dataset(
         if not IDENTIFIER.match(column):
             raise ConfigError(f"column {column!r} must be lower_snake_case ASCII", location=item_where)
         if column in seen_columns:
-            raise ConfigError(f"column {column!r} appears twice", location=item_where)
+            raise ConfigError(
+                f"column {column!r} appears twice; give each item its own column name", location=item_where
+            )
         source = _need(raw_item, "source", str, item_where)
         if source in seen_sources:
-            raise ConfigError(f"source header {source!r} appears twice", location=item_where)
+            raise ConfigError(
+                f"source header {source!r} appears twice; each item maps one header of the source",
+                location=item_where,
+            )
         element = _need(raw_item, "element", str, item_where)
         if element not in elements:
             raise ConfigError(
@@ -258,9 +330,12 @@ def _load_dataset(
         grade = raw_item.get("grade")
         if grade is not None:
             _choice(grade, get_args(Grade), "grade", item_where)
-        unknown = set(raw_item) - {"column", "source", "element", "required", "pi", "grade", "description"}
+        unknown = set(raw_item) - ITEM_KEYS
         if unknown:
-            raise ConfigError(f"unknown keys {sorted(unknown)} in an item", location=item_where)
+            raise ConfigError(
+                f"unknown keys {sorted(unknown)} in an item; item keys are {', '.join(sorted(ITEM_KEYS))}",
+                location=item_where,
+            )
         seen_columns.add(column)
         seen_sources.add(source)
         items.append(
@@ -278,14 +353,19 @@ def _load_dataset(
     for column in key:
         if column not in seen_columns:
             raise ConfigError(
-                f"key column {column!r} is not an item{did_you_mean(column, seen_columns)}",
+                f"key column {column!r} is not an item{did_you_mean(column, seen_columns)}; "
+                "key lists the columns of items that identify a row",
                 location=f"{where}: key",
             )
     share_raw = _need(table, "share", dict, where)
     open_raw = _need(table, "open", dict, where)
     share_type = _choice(share_raw.get("type"), get_args(ShareType), "share.type", f"{where}: share")
     if share_type == "conditional" and not share_raw.get("conditions"):
-        raise ConfigError("a conditional share needs its conditions", location=f"{where}: share")
+        raise ConfigError(
+            "a conditional share needs its conditions (共享条件); add share.conditions = \"...\" "
+            "or change share.type",
+            location=f"{where}: share",
+        )
     open_type = _choice(open_raw.get("type"), get_args(OpenType), "open.type", f"{where}: open")
     publish_date = _need(table, "publish_date", dt.date, where)
     return Dataset(
@@ -309,7 +389,7 @@ def _load_dataset(
         items=tuple(items),
         classification=tuple(classification[p] for p in path_codes),
         related=tuple(table.get("related", ())),
-        encoding=table.get("encoding"),
+        encoding=encoding,
         source_table=source_table,
         file=str(path),
     )

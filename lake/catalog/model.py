@@ -18,8 +18,12 @@ UpdateCycle = Literal["realtime", "daily", "weekly", "monthly", "quarterly", "ha
 
 GRADE_ORDER: dict[str, int] = {"general": 0, "important": 1, "core": 2}
 GRADE_LABELS: dict[str, str] = {"core": "核心数据", "important": "重要数据", "general": "一般数据"}
-SHARE_LABELS: dict[str, str] = {"unconditional": "无条件共享", "conditional": "有条件共享", "none": "不予共享"}
-OPEN_LABELS: dict[str, str] = {"unconditional": "无条件开放", "conditional": "有条件开放", "none": "不予开放"}
+SHARE_LABELS: dict[str, str] = {
+    "unconditional": "无条件共享", "conditional": "有条件共享", "none": "不予共享",
+}
+OPEN_LABELS: dict[str, str] = {
+    "unconditional": "无条件开放", "conditional": "有条件开放", "none": "不予开放",
+}
 PI_LABELS: dict[str, str] = {"none": "非个人信息", "personal": "个人信息", "sensitive": "敏感个人信息"}
 CYCLE_LABELS: dict[str, str] = {
     "realtime": "实时", "daily": "每日", "weekly": "每周", "monthly": "每月",
