@@ -62,22 +62,27 @@ def with_retry(action: Callable[[], T], *, table: str, attempts: int = MAX_ATTEM
     raise AssertionError("unreachable")
 
 
-def plain_arrow(table: pa.Table) -> pa.Table:
-    """Cast view types to their plain large equivalents (see module docstring)."""
+def _plain_type(type_: pa.DataType) -> pa.DataType:
     import pyarrow as pa
 
-    fields = []
-    changed = False
-    for field in table.schema:
-        type_ = field.type
-        if type_ == pa.string_view() or type_ == pa.string() :
-            type_ = pa.large_string()
-        elif type_ == pa.binary_view() or type_ == pa.binary():
-            type_ = pa.large_binary()
-        if type_ != field.type:
-            changed = True
-        fields.append(pa.field(field.name, type_, field.nullable, field.metadata))
-    return table.cast(pa.schema(fields, metadata=table.schema.metadata)) if changed else table
+    if type_ in (pa.string_view(), pa.string()):
+        return pa.large_string()
+    if type_ in (pa.binary_view(), pa.binary()):
+        return pa.large_binary()
+    if pa.types.is_struct(type_):
+        return pa.struct([field.with_type(_plain_type(field.type)) for field in type_.fields])
+    if pa.types.is_list(type_) or pa.types.is_large_list(type_) or pa.types.is_list_view(type_):
+        return pa.large_list(type_.value_field.with_type(_plain_type(type_.value_type)))
+    return type_
+
+
+def plain_arrow(table: pa.Table) -> pa.Table:
+    """Cast view types (also nested) to their plain large equivalents (see module docstring)."""
+    import pyarrow as pa
+
+    fields = [pa.field(f.name, _plain_type(f.type), f.nullable, f.metadata) for f in table.schema]
+    schema = pa.schema(fields, metadata=table.schema.metadata)
+    return table if schema.equals(table.schema) else table.cast(schema)
 
 
 def with_comments(table: pa.Table, comments: Mapping[str, str]) -> pa.Table:
@@ -172,6 +177,7 @@ def write(
                 description=description,
                 partition_by=partition_by,
                 predicate=predicate,
+                schema_mode="overwrite" if mode == "overwrite" and predicate is None else None,
                 commit_properties=_commit_properties(txn, commit_info),
             )
         new_version = version(path)

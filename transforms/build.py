@@ -1,0 +1,88 @@
+"""``govlake build``: the base libraries and topic marts from the raw zone.
+
+A build is data, not control flow: :data:`STEPS` lists the steps in order, each a
+function of the :class:`~transforms.context.BuildContext` returning named output
+tables (``zone.table``). Reordering or adding a step is a one-line change.
+
+Outputs are sorted by key before writing so that building twice from the same raw
+data gives identical tables. Each build is one new Delta version of every table it
+writes, and the build manifest (``system.builds``) records those versions together,
+so readers can pin a consistent set (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from govlake.home import Home
+from lake.catalog import load_catalog
+from lake.catalog.libraries import load_libraries
+from transforms.context import BuildContext
+from transforms.legal_entity import legal_entity
+from transforms.population import population
+from transforms.rules.base import RuleContext
+
+Step = Callable[[BuildContext], dict[str, pl.DataFrame]]
+
+#: The build, in order. Later steps may read earlier outputs through ctx.output().
+STEPS: tuple[tuple[str, Step], ...] = (
+    ("population", population),
+    ("legal_entity", legal_entity),
+)
+
+
+@dataclass
+class BuildReport:
+    tables: dict[str, int] = field(default_factory=dict)  # table -> rows
+    versions: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    as_of: dt.date | None = None
+
+
+def reference_date(home: Home) -> dt.date:
+    """The build's "today": the date of the latest ingestion, so a rebuild is reproducible."""
+    from lake import delta
+    from lake.system import INGEST_LOG
+
+    path = home.table_path("system", INGEST_LOG.name)
+    if not delta.is_table(path):
+        return dt.date.today()
+    latest = delta.scan(path).select(pl.col("finished_at").max()).collect().item()
+    return latest.date() if latest is not None else dt.date.today()
+
+
+def make_context(home: Home) -> BuildContext:
+    catalog = load_catalog()
+    as_of = reference_date(home)
+    return BuildContext(home=home, catalog=catalog, libraries=load_libraries(), as_of=as_of,
+                        rules=RuleContext.from_catalog(catalog, as_of))
+
+
+def run_steps(ctx: BuildContext, steps: tuple[tuple[str, Step], ...] = STEPS) -> BuildReport:
+    report = BuildReport(as_of=ctx.as_of)
+    for name, step in steps:
+        started = time.perf_counter()
+        ctx.outputs.update(step(ctx))
+        report.seconds[name] = time.perf_counter() - started
+    conflicts = [frame for key, frame in ctx.outputs.items() if key.startswith("base.conflicts.")]
+    if conflicts:
+        ctx.outputs["base.conflicts"] = pl.concat(conflicts).sort(["library", "key", "attribute", "other_source"])
+    return report
+
+
+def build(home: Home, *, full: bool = True) -> BuildReport:
+    """Run every step and write its tables (full rebuild from raw)."""
+    from transforms.write import write_outputs
+
+    ctx = make_context(home)
+    report = run_steps(ctx)
+    started = time.perf_counter()
+    report.versions = write_outputs(ctx)
+    report.seconds["write"] = time.perf_counter() - started
+    report.tables = {name: frame.height for name, frame in ctx.outputs.items() if name in report.versions}
+    return report

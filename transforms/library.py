@@ -1,0 +1,22 @@
+"""Build one base library from its projections by one source per data item."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from transforms.context import BuildContext
+from transforms.precedence import resolve
+from transforms.projections import PROJECTIONS
+
+
+def build_library(ctx: BuildContext, library_id: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Golden records and conflicts of a library, from every source that has been ingested."""
+    library = ctx.libraries[library_id]
+    projections = {
+        dataset: PROJECTIONS[library_id][dataset](ctx)
+        for dataset in library.datasets
+        if dataset in PROJECTIONS[library_id] and ctx.has_source(dataset)
+    }
+    golden, conflicts = resolve(library, projections)
+    golden_frame, conflict_frame = pl.collect_all([golden, conflicts])
+    return golden_frame, conflict_frame

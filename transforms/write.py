@@ -1,0 +1,25 @@
+"""Write build outputs through lake/ with descriptions and column comments."""
+
+from __future__ import annotations
+
+from transforms.context import BuildContext
+from transforms.tables import TABLES
+
+
+def write_outputs(ctx: BuildContext) -> dict[str, int]:
+    """Overwrite each declared output table; return the new Delta version of each."""
+    from lake import delta
+
+    versions: dict[str, int] = {}
+    for name, spec in TABLES.items():
+        if name not in ctx.outputs:
+            continue
+        zone, table = name.split(".", 1)
+        frame = ctx.outputs[name]
+        versions[name] = delta.write(
+            ctx.home.table_path(zone, table), frame.to_arrow(), mode="overwrite",
+            description=spec.description, comments=spec.comments,
+            partition_by=list(spec.partition_by) or None,
+            commit_info={"govlake.build.as_of": ctx.as_of.isoformat()},
+        )
+    return versions
