@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "generate": "govlake.commands.generate",
     "catalog": "govlake.commands.catalog",
     "ingest": "govlake.commands.ingest",
+    "build": "govlake.commands.build",
     "tables": "govlake.commands.tables",
     "bench": "govlake.commands.bench",
 }

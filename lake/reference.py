@@ -46,6 +46,19 @@ def division_names() -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
+def historic_division_codes() -> frozenset[str]:
+    """Every county-level code ever in use (division_history.csv), current or abolished.
+
+    Resident IDs carry the code of the county where the number was first assigned, so
+    a valid ID may name a county that no longer exists (e.g. 110103 崇文区, abolished 2010).
+    """
+    import polars as pl
+
+    frame = pl.read_csv(REFERENCE_DIR / "division_history.csv", schema_overrides={"code": pl.String})
+    return frozenset(frame["code"].to_list())
+
+
+@lru_cache(maxsize=1)
 def census_provinces() -> pl.DataFrame:
     """Province population at 2020-11-01: ``province`` (2-digit), ``code``, ``name``, ``population``."""
     import polars as pl

@@ -73,6 +73,8 @@ class RuleContext:
     catalog: Catalog
     as_of: dt.date
     divisions: frozenset[str]
+    #: Codes a resident ID may carry: current ones plus every abolished county code.
+    id_address_codes: frozenset[str] = frozenset()
 
     @classmethod
     def from_catalog(cls, catalog: Catalog, as_of: dt.date) -> RuleContext:
@@ -82,10 +84,12 @@ class RuleContext:
         >>> RuleContext.from_catalog(load_catalog(), dt.date(2026, 1, 1)).as_of
         datetime.date(2026, 1, 1)
         """
-        from lake.reference import divisions
+        from lake.reference import divisions, historic_division_codes
 
+        current = frozenset(divisions()["code"].to_list())
         return cls(
-            catalog=catalog, as_of=as_of, divisions=frozenset(divisions()["code"].to_list())
+            catalog=catalog, as_of=as_of, divisions=current,
+            id_address_codes=current | historic_division_codes(),
         )
 
 

@@ -81,10 +81,10 @@ def resident_id_steps(raw: pl.Expr, context: RuleContext) -> pl.Expr:
             & birth.is_between(pl.lit(EARLIEST_BIRTH), pl.lit(context.as_of))
             # Sequence 000 is never assigned; stdnum accepts it.
             & (value.str.slice(14, 3) != "000")
-            # Current codes only (MCA list as of 2025-12-31, levels 1–3, so also 810000/820000
-            # used by Hong Kong and Macau residence permits). Historic codes (e.g. 110103
-            # 崇文区, abolished 2010) are NOT yet accepted, so some genuine older IDs are flagged.
-            & value.str.slice(0, 6).is_in(sorted(context.divisions))
+            # The county where the number was first assigned: a current code (MCA list as of
+            # 2025-12-31, levels 1–3, so also 810000/820000 used by Hong Kong and Macau
+            # residence permits) or an abolished one (e.g. 110103 崇文区, abolished 2010).
+            & value.str.slice(0, 6).is_in(sorted(context.id_address_codes or context.divisions))
         },
     )
 

@@ -192,7 +192,6 @@ def test_first_generation_upgrade_matches_stdnum(apply: Apply) -> None:
         (_id("11010118991231123"), "born before 1900 (stdnum accepts)"),
         (_id("11010119900307000"), "sequence 000 (stdnum accepts)"),
         (_id("99999919900307123"), "unknown division code"),
-        (_id("11010319800101001"), "historic code 110103 崇文区 (stdnum accepts, not supported yet)"),
         ("33010619900307123", "17 characters"),
         ("3301061990030712360", "19 characters"),
         ("33010619900307123A", "letter check character"),
@@ -211,6 +210,12 @@ def test_documented_stdnum_leniencies_are_real() -> None:
     assert ric.is_valid(_id("11010118991231123"))
     assert ric.is_valid(_id("11010119900307000"))
     assert ric.is_valid(_id("11010319800101001"))
+
+
+def test_accepts_abolished_county_codes(apply: Apply) -> None:
+    number = _id("11010319800101001")  # 崇文区, abolished 2010: the ID keeps its first county
+    assert apply("resident_id", [number]) == [(number, True)]
+    assert ric.is_valid(number)
 
 
 def test_accepts_current_codes_for_people_born_before_the_code(apply: Apply) -> None:
