@@ -169,17 +169,15 @@ def write(
             assert current is not None
             return current
         with translate(label, "written"):
-            write_deltalake(
-                str(path),
-                table,
-                mode=mode,  # type: ignore[arg-type]
-                name=label,
-                description=description,
-                partition_by=partition_by,
-                predicate=predicate,
-                schema_mode="overwrite" if mode == "overwrite" and predicate is None else None,
-                commit_properties=_commit_properties(txn, commit_info),
-            )
+            properties = _commit_properties(txn, commit_info)
+            if mode == "overwrite":
+                write_deltalake(str(path), table, mode="overwrite", name=label, description=description,
+                                partition_by=partition_by, predicate=predicate,
+                                schema_mode="overwrite" if predicate is None else None,
+                                commit_properties=properties)
+            else:
+                write_deltalake(str(path), table, mode="append", name=label, description=description,
+                                partition_by=partition_by, commit_properties=properties)
         new_version = version(path)
         assert new_version is not None
         return new_version

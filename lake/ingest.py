@@ -151,7 +151,7 @@ def apply_contract(catalog: Catalog, dataset: Dataset, read: SourceRead, file: s
     bad = list(read.bad)
     if empty_key.any():
         positions = np.flatnonzero(empty_key)
-        texts = original_text if original_text is not None else _records_as_json(read, positions)
+        texts = original_text if original_text is not None else _records_as_json(read, positions.tolist())
         for index, position in enumerate(positions):
             bad.append(BadRecord(int(read.line_numbers[position]), str(reasons[position]), texts[index]))
         keep = pa.array(~empty_key)

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from govlake.errors import ContractError, NotFound
 from govlake.home import Home
@@ -19,6 +20,9 @@ from lake import delta
 from lake.catalog import Catalog, Dataset
 from lake.sources import _fold_header
 from lake.system import INGEST_LOG, LOGICAL_SOURCES
+
+if TYPE_CHECKING:
+    from lake.ingest import FileOutcome
 
 
 def _quote_ident(name: str) -> str:
@@ -53,7 +57,8 @@ def inspect_sqlite(path: Path, table: str) -> tuple[list[str], int]:
     return columns, count
 
 
-def register(home: Home, catalog: Catalog, dataset: Dataset, path: Path) -> object:
+def register(home: Home, catalog: Catalog, dataset: Dataset, path: Path) -> FileOutcome:
+    """Register a logical source after checking its contract; idempotent per location."""
     from lake.ingest import FileOutcome, log_row
 
     assert dataset.source_table is not None

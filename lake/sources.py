@@ -173,7 +173,7 @@ def read_csv(path: Path, data: bytes, *, declared_encoding: str | None) -> Sourc
     header_line = int(nonblank[0])
     header_bytes = text[starts[header_line - 1]:ends[header_line - 1]]
     try:
-        raw_headers = next(iter(pacsv.read_csv(io.BytesIO(header_bytes + b"\n"),
+        raw_headers: dict[str, object] = next(iter(pacsv.read_csv(io.BytesIO(header_bytes + b"\n"),
                                                read_options=pacsv.ReadOptions(autogenerate_column_names=True))
                                 .to_pylist()), {})
     except pa.ArrowInvalid as exc:

@@ -140,5 +140,5 @@ def report(result: dict[str, Any]) -> str:
 
 if __name__ == "__main__":
     kind, target, source = sys.argv[1:4]
-    outcome = trial_ingest(Path(target), Path(source)) if kind == "ingest" else trial_bare_write(Path(target), Path(source))
-    print(json.dumps(outcome))
+    trial = trial_ingest if kind == "ingest" else trial_bare_write
+    print(json.dumps(trial(Path(target), Path(source))))

@@ -13,7 +13,7 @@ BENCHES: dict[str, str] = {
 }
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("bench", help="run a benchmark and print its figures")
     parser.add_argument("name", choices=sorted(BENCHES))
     parser.add_argument("--persons", type=int, default=1_000_000)

@@ -7,7 +7,7 @@ import argparse
 from govlake.commands import home_of
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("build", help="build the base libraries and topic marts from the raw zone")
     parser.add_argument("--full", action="store_true", help="rebuild everything from raw")
     parser.set_defaults(func=run)

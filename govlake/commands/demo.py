@@ -55,7 +55,7 @@ STAGES: tuple[tuple[str, Callable[[DemoRun], str]], ...] = (
 )
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("demo", help="run the main job on generated department data")
     parser.add_argument("--persons", type=int, default=100_000, help="persons to generate (default 100000)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from govlake.commands import home_of
 
+if TYPE_CHECKING:
+    from lake.ingest import FileOutcome
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "ingest", help="aggregate department files into the raw zone",
         description="Ingest files or folders. Each file's dataset comes from the catalog's file "
@@ -28,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     return 1 if any(o.status == "refused" for o in outcomes) else 0
 
 
-def print_outcomes(outcomes: list) -> None:  # type: ignore[type-arg]
+def print_outcomes(outcomes: list[FileOutcome]) -> None:
     import sys
 
     labels = {"loaded": "已入库", "already": "已存在", "refused": "已拒收", "ignored": "已忽略",

@@ -109,8 +109,8 @@ def test_unreadable_encoding_is_refused(home, tmp_path):
 
 
 def test_malformed_rows_go_to_quarantine_with_reason_and_text(home, write_csv):
-    path = write_csv("公安_户籍人口_q.csv", HUKOU_ROWS, encoding="gbk",
-                     extra_lines=["330106199003071236,只有两列", ",无号码,男,1990-01-01,汉族,330106,,330106,未婚,正常,,,"])
+    broken = ["330106199003071236,只有两列", ",无号码,男,1990-01-01,汉族,330106,,330106,未婚,正常,,,"]
+    path = write_csv("公安_户籍人口_q.csv", HUKOU_ROWS, encoding="gbk", extra_lines=broken)
     [outcome] = ingest(home, [path])
     assert (outcome.rows_read, outcome.rows_loaded, outcome.rows_quarantined) == (4, 2, 2)
     rows = quarantine(home).sort("source_row")
@@ -125,7 +125,8 @@ def test_invalid_json_lines_are_quarantined(home, write_jsonl):
     good = {"登记证字号": "J1", "登记类型": "结婚", "男方身份号码": "330106199003071236", "男方姓名": "张三",
             "女方身份号码": "110101198512310461", "女方姓名": "李四", "登记日期": "2020-01-01",
             "登记机关区划": "330106"}
-    path = write_jsonl("民政_婚姻登记_1.jsonl", [good, '{"登记证字号": ', "[1, 2]", {**good, "登记证字号": "J2"}])
+    lines = [good, '{"登记证字号": ', "[1, 2]", {**good, "登记证字号": "J2"}]
+    path = write_jsonl("民政_婚姻登记_1.jsonl", lines)
     [outcome] = ingest(home, [path])
     assert (outcome.rows_read, outcome.rows_loaded, outcome.rows_quarantined) == (4, 2, 2)
     assert sorted(raw(home, "marriages")["_source_row"].to_list()) == [1, 4]
@@ -164,9 +165,9 @@ def test_logical_sqlite_is_registered_not_copied(home, tmp_path):
     assert not delta.is_table(home.table_path("raw", "social_insurance"))
     [again] = ingest(home, [db])
     assert again.status == "already"
+    from lake.catalog import load_catalog
     from lake.extensions import connect
     from lake.logical import current_location, select_sql
-    from lake.catalog import load_catalog
 
     dataset = load_catalog().dataset("social_insurance")
     con2 = connect(extensions=("sqlite_scanner",))
@@ -176,13 +177,13 @@ def test_logical_sqlite_is_registered_not_copied(home, tmp_path):
 
 def test_concurrent_ingests_of_same_and_different_files_all_land_once(home, write_csv, write_jsonl):
     hukou = write_csv("公安_户籍人口_c.csv", HUKOU_ROWS, encoding="gbk")
-    marriage = write_jsonl("民政_婚姻登记_c.jsonl", [{"登记证字号": f"J{i}", "登记类型": "结婚", "登记日期": "2020-01-01"}
-                                                    for i in range(50)])
+    registrations = [{"登记证字号": f"J{i}", "登记类型": "结婚", "登记日期": "2020-01-01"} for i in range(50)]
+    marriage = write_jsonl("民政_婚姻登记_c.jsonl", registrations)
     command = [sys.executable, "-m", "govlake.cli", "--home", str(home.root), "ingest"]
     procs = [subprocess.Popen([*command, str(p)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
              for p in (hukou, hukou, marriage, marriage)]
     for proc in procs:
-        out, err = proc.communicate(timeout=120)
+        _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err.decode()
     assert raw(home, "hukou").height == 2
     assert raw(home, "marriages").height == 50
