@@ -102,24 +102,42 @@ def is_table(path: Path) -> bool:
     return (path / "_delta_log").is_dir() and any((path / "_delta_log").glob("*.json"))
 
 
-def version(path: Path) -> int | None:
-    """Current Delta version, or None when there is no table yet."""
+#: Open tables by path. Loading a table replays its log; refreshing a cached one reads only
+#: the commits since, which keeps many small steps (a folder of files) cheap.
+_OPEN: dict[str, Any] = {}
+
+
+def _open(path: Path) -> Any:
+    """The table at ``path`` at its latest version (cached, refreshed), or None."""
     from deltalake import DeltaTable
 
+    key = str(path)
     if not is_table(path):
+        _OPEN.pop(key, None)
         return None
+    table = _OPEN.get(key)
+    if table is None:
+        table = _OPEN[key] = DeltaTable(key)
+    else:
+        try:
+            table.update_incremental()
+        except Exception:  # replaced or vacuumed underneath us: load afresh
+            table = _OPEN[key] = DeltaTable(key)
+    return table
+
+
+def version(path: Path) -> int | None:
+    """Current Delta version, or None when there is no table yet."""
     with translate(_label(path)):
-        return int(DeltaTable(str(path)).version())
+        table = _open(path)
+        return None if table is None else int(table.version())
 
 
 def txn_version(path: Path, app_id: str) -> int | None:
     """The version recorded for an app transaction, or None (also when no table exists)."""
-    from deltalake import DeltaTable
-
-    if not is_table(path):
-        return None
     with translate(_label(path)):
-        return DeltaTable(str(path)).transaction_version(app_id)
+        table = _open(path)
+        return None if table is None else table.transaction_version(app_id)
 
 
 def _commit_properties(txn: tuple[str, int] | None, commit_info: Mapping[str, Any] | None) -> Any:
@@ -154,33 +172,28 @@ def write(
     if mode not in {"append", "overwrite"}:
         raise ValueError(f"mode must be 'append' or 'overwrite', got {mode!r}")
     label = _label(path)
-    if txn is not None and (txn_version(path, txn[0]) or -1) >= txn[1]:
-        current = version(path)
-        assert current is not None
-        return current
     table = plain_arrow(data)
     if comments:
         table = with_comments(table, comments)
     path.parent.mkdir(parents=True, exist_ok=True)
 
     def commit() -> int:
-        if txn is not None and (txn_version(path, txn[0]) or -1) >= txn[1]:
-            current = version(path)
-            assert current is not None
-            return current
+        # One snapshot per attempt: it answers the txn check and is the commit's read version.
         with translate(label, "written"):
+            existing = _open(path)
+            if existing is not None and txn is not None and (existing.transaction_version(txn[0]) or -1) >= txn[1]:
+                return int(existing.version())
             properties = _commit_properties(txn, commit_info)
+            target: Any = existing if existing is not None else str(path)
             if mode == "overwrite":
-                write_deltalake(str(path), table, mode="overwrite", name=label, description=description,
+                write_deltalake(target, table, mode="overwrite", name=label, description=description,
                                 partition_by=partition_by, predicate=predicate,
                                 schema_mode="overwrite" if predicate is None else None,
                                 commit_properties=properties)
             else:
-                write_deltalake(str(path), table, mode="append", name=label, description=description,
+                write_deltalake(target, table, mode="append", name=label, description=description,
                                 partition_by=partition_by, commit_properties=properties)
-        new_version = version(path)
-        assert new_version is not None
-        return new_version
+            return int(_open(path).version())
 
     return with_retry(commit, table=label)
 

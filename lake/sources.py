@@ -249,6 +249,45 @@ def _sample_keys(text: bytes, limit: int = 2000) -> list[str]:
     return list(keys)
 
 
+def _set_aside_broken_lines(text: bytes, starts: np.ndarray, ends: np.ndarray,
+                            bad: list[BadRecord]) -> tuple[bytes, np.ndarray]:
+    """Find lines that cannot be a JSON object cheaply, so one bad line does not split chunks.
+
+    A line that does not start with ``{`` and end with ``}`` is checked on its own; the
+    broken ones become bad records and are treated as blank from then on. Subtler
+    breakage is still caught by the chunked parse below.
+    """
+    import numpy as np
+
+    buffer = np.frombuffer(text, dtype=np.uint8)
+    nonblank = ends > starts
+    suspects = np.zeros(len(starts), dtype=bool)
+    if not nonblank.any():
+        return text, suspects
+    first = np.zeros(len(starts), dtype=np.uint8)
+    last = np.zeros(len(starts), dtype=np.uint8)
+    first[nonblank] = buffer[starts[nonblank]]
+    last[nonblank] = buffer[ends[nonblank] - 1]
+    candidates = np.flatnonzero(nonblank & ((first != ord("{")) | (last != ord("}"))))
+    for index in candidates:
+        line = text[starts[index]:ends[index]]
+        try:
+            if isinstance(json.loads(line), dict):
+                continue
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            pass
+        bad.append(BadRecord(int(index) + 1, _json_reason(line), line.decode("utf-8", "replace")))
+        suspects[index] = True
+    if suspects.any():
+        pieces, position = [], 0
+        for index in np.flatnonzero(suspects):
+            pieces.append(text[position:starts[index]])
+            position = ends[index]
+        pieces.append(text[position:])
+        text = b"".join(pieces)
+    return text, suspects
+
+
 def read_jsonl(path: Path, data: bytes, *, declared_encoding: str | None) -> SourceRead:
     """One JSON object per line; lines that do not parse as an object are bad."""
     import numpy as np
@@ -266,6 +305,9 @@ def read_jsonl(path: Path, data: bytes, *, declared_encoding: str | None) -> Sou
     frames: list[pl.DataFrame] = []
     numbers: list[np.ndarray] = []
     bad: list[BadRecord] = list(decoded.bad)
+    text, suspects = _set_aside_broken_lines(text, starts, ends, bad)
+    if suspects.any():
+        starts, ends = _line_spans(text)
     blank = ends == starts
 
     def parse(first: int, last: int) -> None:  # lines [first, last), 0-based
