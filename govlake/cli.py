@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "catalog": "govlake.commands.catalog",
     "ingest": "govlake.commands.ingest",
     "build": "govlake.commands.build",
+    "score": "govlake.commands.score",
     "tables": "govlake.commands.tables",
     "bench": "govlake.commands.bench",
 }

@@ -23,9 +23,13 @@ from govlake.home import Home
 from lake.catalog import load_catalog
 from lake.catalog.libraries import load_libraries
 from transforms.context import BuildContext
+from transforms.credit import credit
+from transforms.e_licence import e_licence
+from transforms.geospatial import geospatial
 from transforms.legal_entity import legal_entity
 from transforms.population import population
 from transforms.rules.base import RuleContext
+from transforms.topics import topics
 
 Step = Callable[[BuildContext], dict[str, pl.DataFrame]]
 
@@ -33,6 +37,10 @@ Step = Callable[[BuildContext], dict[str, pl.DataFrame]]
 STEPS: tuple[tuple[str, Step], ...] = (
     ("population", population),
     ("legal_entity", legal_entity),
+    ("geospatial", geospatial),
+    ("credit", credit),
+    ("e_licence", e_licence),
+    ("topics", topics),
 )
 
 

@@ -1,9 +1,11 @@
 """Golden records by one source per data item (一数一源), with provenance and conflicts.
 
-Input: for each dataset a *projection* onto the library key — one row per key with the
+Input: for each dataset a *projection* onto the library key — rows keyed by the library
+key (a source may hold several records per key, e.g. insurance enrolments) with the
 attribute columns the catalog's ``libraries.toml`` names, their ``<column>__valid``
-flags when standardization produced them, and the lineage ``_batch_id`` and
-``_ingested_at``. Output: one row per key of the library's universe with, for each
+flags when standardization produced them, and the lineage ``_batch_id``,
+``_ingested_at`` and ``_source_row``. Among several records of the winning source the
+latest wins; a disagreement in ANY record of another source is a conflict. Output: one row per key of the library's universe with, for each
 attribute, the first valid value in the declared order, a ``provenance`` struct
 (source dataset, batch, ingestion time per attribute), and a long table of every
 disagreement between sources. The order comes from the catalog, never from here.
@@ -60,6 +62,9 @@ def _candidates(attribute: Attribute, key: str, projections: Mapping[str, pl.Laz
                 pl.lit(ref.dataset).alias("source"),
                 pl.col("_batch_id").cast(pl.String).alias("batch"),
                 pl.col("_ingested_at").alias("ingested_at"),
+                (pl.col("_source_row") if "_source_row" in schema else pl.lit(0)).cast(pl.Int64).alias("row"),
+                # A source may order its own records by event date (the latest registration wins).
+                (pl.col("_event_order") if "_event_order" in schema else pl.lit(0)).cast(pl.Int64).alias("event"),
             )
         )
     if not parts:
@@ -79,7 +84,11 @@ def resolve(library: Library, projections: Mapping[str, pl.LazyFrame]) -> tuple[
     provenance_fields = []
     for attribute in library.attributes:
         candidates = _candidates(attribute, key, projections, schemas)
-        chosen = candidates.filter(pl.col("rank") == pl.col("rank").min().over(key))
+        chosen = (
+            candidates.sort([key, "rank", "event", "ingested_at", "batch", "row"],
+                            descending=[False, False, True, True, True, True], nulls_last=True)
+            .unique(subset=[key], keep="first", maintain_order=True)
+        )
         golden = golden.join(
             chosen.select(
                 pl.col(key),
@@ -96,6 +105,8 @@ def resolve(library: Library, projections: Mapping[str, pl.LazyFrame]) -> tuple[
             conflicts.append(
                 chosen.join(others, on=key, suffix="_other")
                 .filter(pl.col("value") != pl.col("value_other"))
+                .sort([key, "source_other", "value_other", "batch_other", "row_other"])
+                .unique(subset=[key, "source_other", "value_other"], keep="first", maintain_order=True)
                 .select(
                     pl.lit(library.id).alias("library"),
                     pl.col(key).cast(pl.String).alias("key"),
@@ -112,7 +123,7 @@ def resolve(library: Library, projections: Mapping[str, pl.LazyFrame]) -> tuple[
         pl.struct([pl.col(f"_prov_{name}").alias(name) for name in provenance_fields]).alias("provenance")
     ).drop([f"_prov_{name}" for name in provenance_fields]).sort(key)
     conflict_frame = (
-        pl.concat(conflicts).sort(["key", "attribute", "other_source"])
+        pl.concat(conflicts).sort(["key", "attribute", "other_source", "other_value"])
         if conflicts else pl.LazyFrame(schema=CONFLICT_SCHEMA)
     )
     return golden, conflict_frame

@@ -10,10 +10,31 @@ from lake.catalog.libraries import load_libraries
 
 @dataclass(frozen=True)
 class TableSpec:
+    """One output table. The last six fields are governance flags read by ``views/columns.py``.
+
+    A column's flags (personal information, grade, mask) come, in order of precedence, from
+    ``pi`` / ``grades`` / ``masks``; else from ``derived_from``; else from the catalog when the
+    column is a library attribute or key; else from ``default_pi`` / ``grade``. A column with no
+    flag at all cannot be read by a governed view (fail closed, docs/governed-sql.md).
+    """
+
     description: str
     columns: dict[str, str] = field(default_factory=dict)
     partition_by: tuple[str, ...] = ()
     library: str | None = None
+    #: column -> inputs it is computed from: ``dataset.column`` (catalog item) or
+    #: ``zone.table.column`` (another built column). Strictest PI and highest grade win.
+    derived_from: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: column -> ``none`` / ``personal`` / ``sensitive`` (overrides what is derived)
+    pi: dict[str, str] = field(default_factory=dict)
+    #: column -> ``core`` / ``important`` / ``general`` (overrides what is derived)
+    grades: dict[str, str] = field(default_factory=dict)
+    #: column -> mask kind from policies/masks.toml, ``clear`` or ``hidden`` (overrides what is derived)
+    masks: dict[str, str] = field(default_factory=dict)
+    #: PI of columns with no other flag (``none`` for aggregate marts); None: such columns are unflagged
+    default_pi: str | None = None
+    #: grade of columns with no other grade (None: general)
+    grade: str | None = None
 
     @cached_property
     def comments(self) -> dict[str, str]:
@@ -42,6 +63,13 @@ TABLES: dict[str, TableSpec] = {
          "provenance": PROVENANCE},
         library="legal_entity",
     ),
+    "base.person_links": TableSpec(
+        "人员关联：各部门记录中提及的人员与人口库的关联结果（精确或概率关联），可追溯到来源批次和行。",
+        {"record_id": "记录标识（数据集:角色:批次:行号）", "resident_id": "关联到的公民身份号码",
+         "method": "关联方式：exact 精确，probabilistic 概率，unlinked 未关联",
+         "match_weight": "匹配权重（比特）", "match_probability": "匹配概率",
+         "candidates_considered": "候选人数", "dataset": "来源数据集", "role": "记录中的角色"},
+    ),
     "base.conflicts": TableSpec(
         "跨来源冲突：同一对象同一属性在不同来源取值不一致，供数据质量反馈与核查。",
         {"library": "基础库", "key": "对象标识（身份号码或信用代码）", "attribute": "属性",
@@ -49,3 +77,16 @@ TABLES: dict[str, TableSpec] = {
          "other_source": "不一致的来源", "other_value": "不一致的值", "other_batch": "不一致值的批次"},
     ),
 }
+
+
+def all_tables() -> dict[str, TableSpec]:
+    """Every output table: the registry above plus each step module's own ``TABLES``.
+
+    Step modules import :class:`TableSpec` from here, so they are merged lazily.
+    """
+    from transforms import credit, e_licence, geospatial, topics
+
+    merged = dict(TABLES)
+    for module in (credit, e_licence, geospatial, topics):
+        merged.update(module.TABLES)
+    return merged

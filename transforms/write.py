@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from transforms.context import BuildContext
-from transforms.tables import TABLES
+from transforms.tables import all_tables
 
 
 def write_outputs(ctx: BuildContext) -> dict[str, int]:
@@ -11,7 +11,7 @@ def write_outputs(ctx: BuildContext) -> dict[str, int]:
     from lake import delta
 
     versions: dict[str, int] = {}
-    for name, spec in TABLES.items():
+    for name, spec in all_tables().items():
         if name not in ctx.outputs:
             continue
         zone, table = name.split(".", 1)

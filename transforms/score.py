@@ -1,0 +1,183 @@
+"""``govlake score``: the base libraries measured against the generator's truth files.
+
+Three figures, as the base-library issue asks, all on the demo's truth/ folder:
+
+- **golden-record accuracy** per attribute, on the persons and entities whose records
+  had defects injected (the records where getting it right is hard);
+- **linkage precision and recall** on the person mentions whose ID was missing or
+  unusable (``id_missing``, ``id_mistyped``, ``bad_check_char``);
+- **conflict coverage**: the share of injected cross-source conflicts
+  (``name_conflict``, ``birth_date_conflict``) that appear in ``base.conflicts``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from govlake.errors import NotFound
+from govlake.home import Home
+from lake import delta
+
+#: (library attribute, truth column) compared for persons and entities.
+PERSON_ATTRIBUTES = {
+    "name": "name", "sex": "sex", "birth_date": "birth_date", "ethnicity": "ethnicity",
+    "hukou_division": "hukou_division", "residence_division": "residence_division",
+    "marital_status": "marital_status", "alive": "alive", "death_date": "death_date", "phone": "phone",
+    "insured": "insured",
+}
+ENTITY_ATTRIBUTES = {
+    "entity_name": "name", "status": "status", "legal_rep_id": "legal_rep_id",
+    "registered_capital": "registered_capital", "industry_code": "industry",
+    "established_date": "established_date", "closed_date": "closed_date", "division": "division",
+}
+#: The field a defect names -> the mention role that carries it (transforms/projections.py).
+ID_FIELDS = {
+    ("deaths", "resident_id"): "deceased", ("births", "resident_id"): "child",
+    ("births", "mother_id"): "mother", ("births", "father_id"): "father",
+    ("marriages", "husband_id"): "husband", ("marriages", "wife_id"): "wife",
+    ("social_insurance", "resident_id"): "insured", ("market_entities", "legal_rep_id"): "legal_rep",
+    ("social_orgs", "legal_rep_id"): "legal_rep", ("e_licences", "holder_code"): "holder",
+    ("admin_licences", "party_id"): "party", ("admin_penalties", "party_id"): "party",
+    ("dishonest_debtors", "debtor_id"): "debtor", ("land_parcels", "holder_id"): "holder",
+}
+UNUSABLE_ID = ["id_missing", "id_mistyped", "bad_check_char"]
+CONFLICT_KINDS = {"name_conflict", "birth_date_conflict"}
+
+
+@dataclass
+class Score:
+    accuracy: dict[str, dict[str, float]] = field(default_factory=dict)  # library -> attribute -> share
+    accuracy_records: dict[str, int] = field(default_factory=dict)
+    linkage: dict[str, Any] = field(default_factory=dict)
+    linkage_by_dataset: list[dict[str, Any]] = field(default_factory=list)
+    conflicts: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"accuracy": self.accuracy, "accuracy_records": self.accuracy_records, "linkage": self.linkage,
+                "linkage_by_dataset": self.linkage_by_dataset, "conflicts": self.conflicts, **self.extra}
+
+
+def _equal(golden: pl.Expr, truth: pl.Expr) -> pl.Expr:
+    """Same value, with missing == missing; floats to 2 decimals (capital in 万元)."""
+    return (golden == truth).fill_null(golden.is_null() & truth.is_null())
+
+
+def _accuracy(library: pl.DataFrame, truth: pl.DataFrame, key: str, truth_key: str,
+              attributes: dict[str, str], keys: pl.Series) -> tuple[dict[str, float], int]:
+    present = {a: t for a, t in attributes.items() if a in library.columns and t in truth.columns}
+    scope = truth.filter(pl.col(truth_key).is_in(keys.implode())).rename({truth_key: "_key"})
+    golden = library.select(pl.col(key).alias("_key"), *[pl.col(a).alias(f"golden_{a}") for a in present])
+    joined = scope.join(golden, on="_key", how="left")
+    shares: dict[str, float] = {}
+    for attribute, truth_column in present.items():
+        truth_type = joined.schema[truth_column]
+        golden_value = pl.col(f"golden_{attribute}").cast(truth_type, strict=False)
+        truth_value = pl.col(truth_column)
+        if truth_type.is_float():
+            golden_value, truth_value = golden_value.round(2), truth_value.round(2)
+        matched = joined.select(_equal(golden_value, truth_value).mean()).item()
+        shares[attribute] = float(matched) if matched is not None else 1.0
+    return shares, joined.height
+
+
+def _line_of(file: pl.Expr, row: pl.Expr) -> pl.Expr:
+    """The generator numbers data rows; CSV lines also count the header line."""
+    return pl.when(file.str.ends_with(".csv")).then(row + 1).otherwise(row)
+
+
+def score(home: Home, truth_dir: Path | None = None) -> Score:
+    truth_dir = truth_dir or home.exports / "truth"
+    if not (truth_dir / "defects.parquet").exists():
+        raise NotFound(f"no truth files in {truth_dir}; pass --truth DIR (the generator writes DIR/truth)")
+    defects = pl.read_parquet(truth_dir / "defects.parquet")
+    persons = pl.read_parquet(truth_dir / "persons.parquet")
+    entities = pl.read_parquet(truth_dir / "entities.parquet")
+    base = {name: delta.read(home.table_path("base", name))
+            for name in ("population", "legal_entity", "conflicts", "person_links")}
+    result = Score()
+
+    population = base["population"].with_columns(
+        pl.col("insurance_types").str.replace_all(",", "|"),
+    )
+    result.accuracy["population"], result.accuracy_records["population"] = _accuracy(
+        population, persons, "resident_id", "resident_id", PERSON_ATTRIBUTES,
+        defects["person_key"].drop_nulls().unique())
+    result.accuracy["legal_entity"], result.accuracy_records["legal_entity"] = _accuracy(
+        base["legal_entity"], entities, "uscc", "uscc", ENTITY_ATTRIBUTES,
+        defects["entity_key"].drop_nulls().unique())
+
+    # Linkage of mentions without a usable ID.
+    log = delta.read(home.table_path("system", "ingest_log")).select(
+        pl.col("source_file").str.split("/").list.last().alias("file"), pl.col("batch_id"))
+    roles = pl.DataFrame([{"dataset": d, "field": f, "role": r} for (d, f), r in ID_FIELDS.items()])
+    expected = (
+        defects.filter(pl.col("kind").is_in(UNUSABLE_ID) & pl.col("person_key").is_not_null())
+        .join(roles, on=["dataset", "field"], how="inner")
+        .join(log, on="file", how="left")
+        .with_columns(
+            pl.when(pl.col("dataset") == "social_insurance").then(pl.lit("social_insurance-logical"))
+            .otherwise(pl.col("batch_id")).alias("batch_id"),
+        )
+        .with_columns(pl.concat_str([pl.col("dataset"), pl.col("role"), pl.col("batch_id"),
+                                     _line_of(pl.col("file"), pl.col("row_number")).cast(pl.String)],
+                                    separator=":").alias("record_id"))
+        .unique("record_id")
+    )
+    links = base["person_links"].select("record_id", pl.col("resident_id").alias("linked"), "method")
+    joined = expected.join(links, on="record_id", how="left")
+    def figures(frame: pl.DataFrame) -> dict[str, Any]:
+        linked = frame.filter(pl.col("linked").is_not_null())
+        tp = linked.filter(pl.col("linked") == pl.col("person_key")).height
+        fp = linked.height - tp
+        fn = frame.height - tp
+        return {"records": frame.height, "linked": linked.height, "true_links": tp, "false_links": fp,
+                "precision": tp / linked.height if linked.height else 1.0,
+                "recall": tp / frame.height if frame.height else 1.0, "missed": fn}
+    result.linkage = figures(joined)
+    result.linkage_by_dataset = [
+        {"dataset": name, **figures(group)}
+        for (name,), group in joined.sort("dataset").group_by("dataset", maintain_order=True)
+    ]
+    result.extra["linkage_unmatched_defects"] = int(joined.filter(pl.col("method").is_null()).height)
+
+    # Conflict coverage.
+    injected = defects.filter(pl.col("kind").is_in(sorted(CONFLICT_KINDS))).with_columns(
+        pl.coalesce("person_key", "entity_key").alias("key"),
+        pl.when(pl.col("kind") == "birth_date_conflict").then(pl.lit("birth_date"))
+        .when(pl.col("person_key").is_not_null()).then(pl.lit("name")).otherwise(pl.lit("entity_name"))
+        .alias("attribute"),
+    ).select("dataset", "key", "attribute", "kind").unique()
+    found = base["conflicts"].select(pl.col("other_source").alias("dataset"), "key", "attribute").unique()
+    covered = injected.join(found, on=["dataset", "key", "attribute"], how="semi")
+    missing = injected.join(found, on=["dataset", "key", "attribute"], how="anti")
+    result.conflicts = {
+        "injected": injected.height, "found": covered.height,
+        "coverage": covered.height / injected.height if injected.height else 1.0,
+        "missing_by_dataset": dict(missing.group_by("dataset").len().sort("dataset").iter_rows()),
+        "reported_total": base["conflicts"].height,
+    }
+    return result
+
+
+def report(result: Score) -> str:
+    lines = ["Golden-record accuracy on records with injected defects:"]
+    for library, shares in result.accuracy.items():
+        worst = min(shares.values()) if shares else 1.0
+        lines.append(f"  {library} ({result.accuracy_records[library]:,} records, lowest {worst:.2%}):")
+        lines += [f"    {attribute:<20} {share:8.2%}" for attribute, share in shares.items()]
+    link = result.linkage
+    lines.append(f"Linkage of {link['records']:,} person mentions without a usable ID: "
+                 f"precision {link['precision']:.2%}, recall {link['recall']:.2%} "
+                 f"({link['true_links']:,} right, {link['false_links']:,} wrong, {link['missed']:,} missed)")
+    lines += [f"    {row['dataset']:<18} {row['records']:>6,} records  precision {row['precision']:7.2%}  "
+              f"recall {row['recall']:7.2%}" for row in result.linkage_by_dataset]
+    conflicts = result.conflicts
+    lines.append(f"Injected cross-source conflicts found in base.conflicts: {conflicts['found']:,} of "
+                 f"{conflicts['injected']:,} ({conflicts['coverage']:.2%}); missing by dataset: "
+                 f"{conflicts['missing_by_dataset'] or 'none'}")
+    return "\n".join(lines)
