@@ -49,6 +49,9 @@ class PersonMention:
     birth_date: str | None = None
     where: Callable[[], pl.Expr] | None = None
     carry: dict[str, Callable[[], pl.Expr]] = field(default_factory=dict)
+    #: The certificate or registration number the record is filed under. The same number
+    #: on an e-licence (电子证照) held by the same name corroborates a missing ID.
+    document: str | None = None
 
 
 def _is_person_id(column: str) -> Callable[[], pl.Expr]:
@@ -69,9 +72,10 @@ MARITAL = {"1": "20", "2": "40"}  # 结婚登记 -> 已婚, 离婚登记 -> 离�
 PERSON_MENTIONS: tuple[PersonMention, ...] = (
     PersonMention("deaths", "deceased", "resident_id", "name", "death_division", sex="sex", birth_date="birth_date",
                   carry={"name": _person("name"), "sex": _col("sex"), "birth_date": _col("birth_date"),
-                         "death_date": _col("death_date")}),
+                         "death_date": _col("death_date")}, document="certificate_no"),
     PersonMention("births", "child", "resident_id", "name", "birth_division", sex="sex", birth_date="birth_date",
-                  carry={"name": _person("name"), "sex": _col("sex"), "birth_date": _col("birth_date")}),
+                  carry={"name": _person("name"), "sex": _col("sex"), "birth_date": _col("birth_date")},
+                  document="certificate_no"),
     PersonMention("births", "mother", "mother_id", "mother_name", "birth_division", fixed_sex="2",
                   carry={"mother_name": _person("mother_name")}),
     PersonMention("births", "father", "father_id", "father_name", "birth_division", fixed_sex="1",
@@ -80,7 +84,8 @@ PERSON_MENTIONS: tuple[PersonMention, ...] = (
         PersonMention("marriages", role, f"{role}_id", f"{role}_name", "registry_division", fixed_sex=sex,
                       carry={"name": _person(f"{role}_name"), "sex": (lambda s=sex: pl.lit(s)),
                              "registration_date": _col("registration_date"),
-                             "marital_status": lambda: pl.col("registration_type").replace_strict(MARITAL, default=None)})
+                             "marital_status": lambda: pl.col("registration_type").replace_strict(MARITAL, default=None)},
+                      document="registration_no")
         for role, sex in (("husband", "1"), ("wife", "2"))
     ),
     PersonMention("social_insurance", "insured", "resident_id", "name", "division",
@@ -119,6 +124,7 @@ def _mention_rows(ctx: BuildContext, mention: PersonMention) -> pl.LazyFrame:
         (pl.col(mention.birth_date) if mention.birth_date else pl.lit(None, pl.Date)).alias("birth_date"),
         sex.cast(pl.String).alias("sex"),
         (pl.col(mention.division) if mention.division else pl.lit(None, pl.String)).alias("division"),
+        (pl.col(mention.document) if mention.document else pl.lit(None, pl.String)).alias("document"),
         *[expr().alias(f"carry_{name}") for name, expr in mention.carry.items()],
         *LATEST,
     )
@@ -130,21 +136,94 @@ def person_links(ctx: BuildContext) -> pl.DataFrame:
         return ctx.outputs["base.person_links"]
     from transforms.linkage import link_persons
 
-    mentions = [
-        _mention_rows(ctx, mention).select(LINK_COLUMNS)
-        for mention in PERSON_MENTIONS if ctx.has_source(mention.dataset)
-    ]
-    records = pl.concat(mentions).collect() if mentions else pl.DataFrame(schema=dict.fromkeys(LINK_COLUMNS))
+    mentions = [_mention_rows(ctx, m) for m in PERSON_MENTIONS if ctx.has_source(m.dataset)]
+    columns = [*LINK_COLUMNS, "document"]
+    records = (
+        pl.concat([frame.select(columns) for frame in mentions]).collect()
+        if mentions else pl.DataFrame(schema=dict.fromkeys(columns))
+    ).unique("record_id", keep="last", maintain_order=True)
     reference = (
         ctx.standardized("hukou").filter(pl.col("resident_id__valid"))
         .select("resident_id", "name", "birth_date", "sex", "hukou_division", "residence_division").collect()
     )
-    links = link_persons(reference, records.unique("record_id", keep="last", maintain_order=True))
+    links = link_persons(reference, records.select(LINK_COLUMNS))
     links = links.with_columns(
         pl.col("record_id").str.split(":").list.get(0).alias("dataset"),
         pl.col("record_id").str.split(":").list.get(1).alias("role"),
-    ).sort("record_id")
-    ctx.outputs["base.person_links"] = links
+    )
+    links = corroborate(ctx, links, records, reference)
+    ctx.outputs["base.person_links"] = links.sort("record_id")
+    return ctx.outputs["base.person_links"]
+
+
+def _take(links: pl.DataFrame, found: pl.DataFrame, method: str) -> pl.DataFrame:
+    """Set ``resident_id`` for the records in ``found`` (record_id, resident_id) that were unlinked."""
+    found = found.group_by("record_id").agg(pl.col("resident_id").unique()).filter(pl.col("resident_id").list.len() == 1)
+    found = found.select("record_id", pl.col("resident_id").list.first().alias("_found"))
+    return (
+        links.join(found, on="record_id", how="left")
+        .with_columns(
+            pl.when(pl.col("resident_id").is_null() & pl.col("_found").is_not_null())
+            .then(pl.lit(method)).otherwise(pl.col("method")).alias("method"),
+            pl.coalesce("resident_id", "_found").alias("resident_id"),
+        )
+        .drop("_found")
+    )
+
+
+def corroborate(ctx: BuildContext, links: pl.DataFrame, records: pl.DataFrame,
+                reference: pl.DataFrame) -> pl.DataFrame:
+    """Link what the model could not, from a second authoritative source of the same fact.
+
+    1. **The same document in the e-licence library.** A birth certificate or marriage
+       registration is also issued as an e-licence to each person named on it, under the
+       same number; an e-licence with that number, held by the same name with a valid
+       resident ID, names the person (method ``corroborated_document``).
+    2. **The mother's spouse.** A father named on a birth certificate without a usable ID
+       is the mother's spouse of the same name in the marriage registrations
+       (method ``corroborated_family``).
+
+    Only a single, unambiguous answer is taken; anything else stays unlinked.
+    """
+    known = reference.select("resident_id")
+    unlinked = links.filter(pl.col("resident_id").is_null()).select("record_id")
+    if unlinked.height == 0:
+        return links
+    pending = records.join(unlinked, on="record_id", how="semi")
+    if ctx.has_source("e_licences"):
+        holders = (
+            ctx.standardized("e_licences")
+            .filter((pl.col("holder_code_type") == "2") & pl.col("holder_code__valid")
+                    & pl.col("licence_no").is_not_null())
+            .select(pl.col("licence_no").alias("document"), person_name("holder_name").alias("name"),
+                    pl.col("holder_code").alias("resident_id"))
+            .collect()
+            .join(known, on="resident_id", how="semi")
+        )
+        found = pending.filter(pl.col("document").is_not_null()).select("record_id", "document", "name").join(
+            holders, on=["document", "name"], how="inner")
+        links = _take(links, found.select("record_id", "resident_id"), "corroborated_document")
+    fathers = links.filter((pl.col("dataset") == "births") & (pl.col("role") == "father")
+                           & pl.col("resident_id").is_null())
+    if fathers.height and ctx.has_source("marriages"):
+        place = pl.col("record_id").str.split(":").list.slice(2).list.join(":")
+        mothers = links.filter((pl.col("dataset") == "births") & (pl.col("role") == "mother")).select(
+            place.alias("certificate"), pl.col("resident_id").alias("mother"))
+        spouses = links.filter(pl.col("dataset") == "marriages").select(
+            place.alias("registration"), "role", "resident_id")
+        couples = spouses.filter(pl.col("role") == "wife").select("registration", pl.col("resident_id").alias("mother")).join(
+            spouses.filter(pl.col("role") == "husband").select("registration", pl.col("resident_id").alias("husband")),
+            on="registration").drop_nulls()
+        husband_names = couples.join(reference.select(pl.col("resident_id").alias("husband"), pl.col("name")),
+                                     on="husband")
+        found = (
+            fathers.select("record_id", place.alias("certificate"))
+            .join(records.select("record_id", "name"), on="record_id")
+            .join(mothers, on="certificate").drop_nulls("mother")
+            .join(husband_names, on=["mother", "name"])
+            .select("record_id", pl.col("husband").alias("resident_id"))
+        )
+        links = _take(links, found, "corroborated_family")
     return links
 
 

@@ -68,21 +68,54 @@ def _equal(golden: pl.Expr, truth: pl.Expr) -> pl.Expr:
 
 
 def _accuracy(library: pl.DataFrame, truth: pl.DataFrame, key: str, truth_key: str,
-              attributes: dict[str, str], keys: pl.Series) -> tuple[dict[str, float], int]:
+              attributes: dict[str, str], keys: pl.Series,
+              unrecoverable: pl.DataFrame) -> tuple[dict[str, float], int, dict[str, int]]:
+    """Share of golden values equal to the truth, per attribute, over the records in ``keys``.
+
+    Text is compared after the same full-width folding standardization applies (official
+    names write （有限合伙） with full-width brackets; the data standard folds them). A value
+    that was missing in every source that could have carried it cannot be recovered by any
+    build; those (key, attribute) pairs are counted apart, not as errors.
+    """
+    from transforms.rules.base import fold_width
+
     present = {a: t for a, t in attributes.items() if a in library.columns and t in truth.columns}
     scope = truth.filter(pl.col(truth_key).is_in(keys.implode())).rename({truth_key: "_key"})
     golden = library.select(pl.col(key).alias("_key"), *[pl.col(a).alias(f"golden_{a}") for a in present])
     joined = scope.join(golden, on="_key", how="left")
     shares: dict[str, float] = {}
+    skipped: dict[str, int] = {}
     for attribute, truth_column in present.items():
         truth_type = joined.schema[truth_column]
         golden_value = pl.col(f"golden_{attribute}").cast(truth_type, strict=False)
         truth_value = pl.col(truth_column)
         if truth_type.is_float():
             golden_value, truth_value = golden_value.round(2), truth_value.round(2)
-        matched = joined.select(_equal(golden_value, truth_value).mean()).item()
+        elif truth_type == pl.String:
+            truth_value = fold_width(truth_value)
+        lost = unrecoverable.filter(pl.col("attribute") == attribute).select(pl.col("key").alias("_key"))
+        lost_here = joined.join(lost, on="_key", how="semi").filter(pl.col(f"golden_{attribute}").is_null())
+        rows = joined.join(lost_here.select("_key"), on="_key", how="anti")
+        skipped[attribute] = lost_here.height
+        matched = rows.select(_equal(golden_value, truth_value).mean()).item()
         shares[attribute] = float(matched) if matched is not None else 1.0
-    return shares, joined.height
+    return shares, joined.height, skipped
+
+
+def _unrecoverable(defects: pl.DataFrame, library: str, key_column: str) -> pl.DataFrame:
+    """(key, attribute) pairs whose value was sent missing by a source of that attribute."""
+    from lake.catalog.libraries import load_libraries
+
+    sources = pl.DataFrame(
+        [{"dataset": ref.dataset, "field": ref.column, "attribute": attribute.name}
+         for attribute in load_libraries()[library].attributes for ref in attribute.sources],
+        schema={"dataset": pl.String, "field": pl.String, "attribute": pl.String},
+    )
+    return (
+        defects.filter((pl.col("kind") == "missing_value") & pl.col(key_column).is_not_null())
+        .join(sources, on=["dataset", "field"], how="inner")
+        .select(pl.col(key_column).alias("key"), "attribute").unique()
+    )
 
 
 def _line_of(file: pl.Expr, row: pl.Expr) -> pl.Expr:
@@ -104,12 +137,14 @@ def score(home: Home, truth_dir: Path | None = None) -> Score:
     population = base["population"].with_columns(
         pl.col("insurance_types").str.replace_all(",", "|"),
     )
-    result.accuracy["population"], result.accuracy_records["population"] = _accuracy(
+    unrecoverable: dict[str, dict[str, int]] = {}
+    result.accuracy["population"], result.accuracy_records["population"], unrecoverable["population"] = _accuracy(
         population, persons, "resident_id", "resident_id", PERSON_ATTRIBUTES,
-        defects["person_key"].drop_nulls().unique())
-    result.accuracy["legal_entity"], result.accuracy_records["legal_entity"] = _accuracy(
-        base["legal_entity"], entities, "uscc", "uscc", ENTITY_ATTRIBUTES,
-        defects["entity_key"].drop_nulls().unique())
+        defects["person_key"].drop_nulls().unique(), _unrecoverable(defects, "population", "person_key"))
+    result.accuracy["legal_entity"], result.accuracy_records["legal_entity"], unrecoverable["legal_entity"] = (
+        _accuracy(base["legal_entity"], entities, "uscc", "uscc", ENTITY_ATTRIBUTES,
+                  defects["entity_key"].drop_nulls().unique(), _unrecoverable(defects, "legal_entity", "entity_key")))
+    result.extra["unrecoverable"] = unrecoverable
 
     # Linkage of mentions without a usable ID.
     log = delta.read(home.table_path("system", "ingest_log")).select(
@@ -169,7 +204,10 @@ def report(result: Score) -> str:
     for library, shares in result.accuracy.items():
         worst = min(shares.values()) if shares else 1.0
         lines.append(f"  {library} ({result.accuracy_records[library]:,} records, lowest {worst:.2%}):")
-        lines += [f"    {attribute:<20} {share:8.2%}" for attribute, share in shares.items()]
+        lost = result.extra.get("unrecoverable", {}).get(library, {})
+        lines += [f"    {attribute:<20} {share:8.2%}"
+                  + (f"   ({lost[attribute]:,} sent missing by every source, not scored)" if lost.get(attribute) else "")
+                  for attribute, share in shares.items()]
     link = result.linkage
     lines.append(f"Linkage of {link['records']:,} person mentions without a usable ID: "
                  f"precision {link['precision']:.2%}, recall {link['recall']:.2%} "

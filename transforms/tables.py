@@ -54,6 +54,8 @@ TABLES: dict[str, TableSpec] = {
         {"resident_id": "公民身份号码（GB 11643）", "age": "周岁年龄（以构建参考日计）",
          "alive": "是否在世", "province": "户籍省份代码（身份号码前两位）", "provenance": PROVENANCE},
         partition_by=("province",), library="population",
+        derived_from={"age": ("base.population.birth_date",), "alive": ("base.population.death_date",)},
+        pi={"province": "none", "provenance": "none"}, masks={"province": "clear"},
     ),
     "base.legal_entity": TableSpec(
         "法人基础库：一码一档，市场主体和社会组织，每个属性取自其权威来源并记录来源。",
@@ -62,6 +64,11 @@ TABLES: dict[str, TableSpec] = {
          "legal_rep_in_population": "法定代表人是否在人口库中", "province": "住所省份代码",
          "provenance": PROVENANCE},
         library="legal_entity",
+        derived_from={"category": ("base.legal_entity.uscc",), "status_name": ("base.legal_entity.status",),
+                      "industry_section": ("base.legal_entity.industry_code",),
+                      "legal_rep_in_population": ("base.legal_entity.legal_rep_id",),
+                      "province": ("base.legal_entity.division",)},
+        pi={"provenance": "none"}, masks={"legal_rep_in_population": "clear"},
     ),
     "base.person_links": TableSpec(
         "人员关联：各部门记录中提及的人员与人口库的关联结果（精确或概率关联），可追溯到来源批次和行。",
@@ -75,6 +82,10 @@ TABLES: dict[str, TableSpec] = {
         {"library": "基础库", "key": "对象标识（身份号码或信用代码）", "attribute": "属性",
          "chosen_source": "采用的来源（权威来源）", "chosen_value": "采用的值", "chosen_batch": "采用值的批次",
          "other_source": "不一致的来源", "other_value": "不一致的值", "other_batch": "不一致值的批次"},
+        # Values of any attribute, personal ones included: hidden unless a grant names them.
+        pi={"key": "personal", "chosen_value": "personal", "other_value": "personal"},
+        masks={"key": "party_id", "chosen_value": "hidden", "other_value": "hidden"},
+        default_pi="none", grade="important",
     ),
 }
 
