@@ -32,7 +32,7 @@ class BuildContext:
     as_of: dt.date
     rules: RuleContext
     outputs: dict[str, pl.DataFrame] = field(default_factory=dict)
-    _standardized: dict[str, pl.LazyFrame] = field(default_factory=dict)
+    _standardized: dict[str, pl.DataFrame] = field(default_factory=dict)
 
     def has_source(self, dataset_id: str) -> bool:
         dataset = self.catalog.dataset(dataset_id)
@@ -67,7 +67,11 @@ class BuildContext:
         return delta.scan(self.home.table_path("raw", dataset.raw_table))
 
     def standardized(self, dataset_id: str) -> pl.LazyFrame:
-        """Standardized records, exact re-sends collapsed: the latest record per dataset key."""
+        """Standardized records, exact re-sends collapsed: the latest record per dataset key.
+
+        Computed once per build and kept in memory: many projections read the same source,
+        and a lazy plan would standardize it again for each.
+        """
         if dataset_id not in self._standardized:
             dataset = self.catalog.dataset(dataset_id)
             frame = standardize(self.raw(dataset), dataset, self.rules)
@@ -75,8 +79,8 @@ class BuildContext:
                 frame.sort(["_ingested_at", "_batch_id", "_source_row"], nulls_last=False)
                 .unique(subset=list(dataset.key), keep="last", maintain_order=True)
             )
-            self._standardized[dataset_id] = frame
-        return self._standardized[dataset_id]
+            self._standardized[dataset_id] = frame.collect()
+        return self._standardized[dataset_id].lazy()
 
     def output(self, name: str) -> pl.DataFrame:
         if name not in self.outputs:

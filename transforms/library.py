@@ -12,8 +12,9 @@ from transforms.projections import PROJECTIONS
 def build_library(ctx: BuildContext, library_id: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Golden records and conflicts of a library, from every source that has been ingested."""
     library = ctx.libraries[library_id]
+    # Each projection is materialized once: the resolver reads it once per attribute.
     projections = {
-        dataset: PROJECTIONS[library_id][dataset](ctx)
+        dataset: PROJECTIONS[library_id][dataset](ctx).collect().lazy()
         for dataset in library.datasets
         if dataset in PROJECTIONS[library_id] and ctx.has_source(dataset)
     }
