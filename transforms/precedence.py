@@ -72,6 +72,22 @@ def _candidates(attribute: Attribute, key: str, projections: Mapping[str, pl.Laz
     return pl.concat(parts, how="vertical_relaxed")
 
 
+def _choose(candidates: pl.LazyFrame, key: str) -> pl.LazyFrame:
+    """Per key, the value of the first source in order; within it, the latest record.
+
+    Most keys have one record at their best rank, so only the rest are sorted.
+    """
+    best = candidates.filter(pl.col("rank") == pl.col("rank").min().over(key))
+    several = pl.len().over(key) > 1
+    tied = (
+        best.filter(several)
+        .sort([key, "event", "ingested_at", "batch", "row"], descending=[False, True, True, True, True],
+              nulls_last=True)
+        .unique(subset=[key], keep="first", maintain_order=True)
+    )
+    return pl.concat([best.filter(~several), tied])
+
+
 def resolve(library: Library, projections: Mapping[str, pl.LazyFrame]) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """Golden records and conflicts for ``library`` (both lazy; collect them together)."""
     key = library.key
@@ -84,11 +100,7 @@ def resolve(library: Library, projections: Mapping[str, pl.LazyFrame]) -> tuple[
     provenance_fields = []
     for attribute in library.attributes:
         candidates = _candidates(attribute, key, projections, schemas)
-        chosen = (
-            candidates.sort([key, "rank", "event", "ingested_at", "batch", "row"],
-                            descending=[False, False, True, True, True, True], nulls_last=True)
-            .unique(subset=[key], keep="first", maintain_order=True)
-        )
+        chosen = _choose(candidates, key)
         golden = golden.join(
             chosen.select(
                 pl.col(key),

@@ -82,7 +82,9 @@ PERSON_MENTIONS: tuple[PersonMention, ...] = (
                   carry={"father_name": _person("father_name")}),
     *(
         PersonMention("marriages", role, f"{role}_id", f"{role}_name", "registry_division", fixed_sex=sex,
+                      birth_date=f"{role}_birth_date",
                       carry={"name": _person(f"{role}_name"), "sex": (lambda s=sex: pl.lit(s)),
+                             "birth_date": _col(f"{role}_birth_date"),
                              "registration_date": _col("registration_date"),
                              "marital_status": lambda: pl.col("registration_type").replace_strict(MARITAL, default=None)},
                       document="registration_no")

@@ -55,8 +55,11 @@ def marriages(world: World) -> list[Export]:
         "registration_type": spell(rng, registered.kind, TYPE),
         "husband_id": people.resident_id[husband],
         "husband_name": people.name[husband],
+        # The registration form (结婚登记审查处理表) records each party's birth date.
+        "husband_birth_date": people.birth[husband],
         "wife_id": people.resident_id[wife],
         "wife_name": people.name[wife],
+        "wife_birth_date": people.birth[wife],
         "registration_date": registered.date,
         "registry_division": registered.division,
     }
