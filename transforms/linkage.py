@@ -270,9 +270,6 @@ BLOCKING_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("name_birth_year", ("name_key", "birth_year")),
     # birth date missing or far off
     BlockingRule("name_province", ("name_key", "province"), by_place=True),
-    # only a name and a sex survive (an old marriage registered at the spouse's county):
-    # a rare full name is then strong evidence on its own (term-frequency weighting)
-    BlockingRule("name_sex", ("name_key", "sex")),
     # surname variant
     BlockingRule("county_birth_date", ("county", "birth_day"), by_place=True),
     # name variant and a typo in the birth year
