@@ -18,6 +18,4 @@ def build_library(ctx: BuildContext, library_id: str) -> tuple[pl.DataFrame, pl.
         for dataset in library.datasets
         if dataset in PROJECTIONS[library_id] and ctx.has_source(dataset)
     }
-    golden, conflicts = resolve(library, projections)
-    golden_frame, conflict_frame = pl.collect_all([golden, conflicts])
-    return golden_frame, conflict_frame
+    return resolve(library, projections)
