@@ -5,10 +5,11 @@ key (a source may hold several records per key, e.g. insurance enrolments) with 
 attribute columns the catalog's ``libraries.toml`` names, their ``<column>__valid``
 flags when standardization produced them, and the lineage ``_batch_id``,
 ``_ingested_at`` and ``_source_row``. Among several records of the winning source the
-latest wins; a disagreement in ANY record of another source is a conflict. Output: one row per key of the library's universe with, for each
-attribute, the first valid value in the declared order, a ``provenance`` struct
-(source dataset, batch, ingestion time per attribute), and a long table of every
-disagreement between sources. The order comes from the catalog, never from here.
+latest wins; a disagreement in ANY record of another source is a conflict.
+
+Output: one row per key of the library's universe with, for each attribute, the first
+valid value in the declared order, a ``provenance`` struct (source dataset, batch,
+ingestion time per attribute), and a long table of every disagreement between sources. The order comes from the catalog, never from here.
 """
 
 from __future__ import annotations
@@ -107,21 +108,20 @@ def resolve(library: Library, projections: Mapping[str, pl.LazyFrame]) -> tuple[
     """Golden records and conflicts for ``library``.
 
     Keys are mapped once to dense integers (``_k``): every window and join below then works
-    on integers instead of 18-character strings. Each step is evaluated eagerly with the
-    in-memory engine: one large lazy plan of a dozen attributes re-reading the same
-    sources measured about twice as slow at a million persons.
+    on integers instead of 18-character strings. Each step is evaluated eagerly: one large
+    lazy plan of a dozen attributes re-reading the same sources measured about twice as
+    slow at a million persons.
     """
     key = library.key
-    engine = "in-memory"
     universe = (
         pl.concat([projections[n].select(pl.col(key).cast(pl.String)) for n in library.anchor if n in projections])
         .filter(pl.col(key).is_not_null()).unique().sort(key)
         .with_row_index("_k")
-        .collect(engine=engine)
+        .collect()
     )
     keyed = {
         name: _with_recency(frame).with_columns(pl.col(key).cast(pl.String))
-        .join(universe.lazy(), on=key, how="inner").drop(key).collect(engine=engine).lazy()
+        .join(universe.lazy(), on=key, how="inner").drop(key).collect().lazy()
         for name, frame in projections.items()
     }
     schemas = {name: frame.collect_schema() for name, frame in keyed.items()}
@@ -129,8 +129,8 @@ def resolve(library: Library, projections: Mapping[str, pl.LazyFrame]) -> tuple[
     conflicts = []
     provenance_fields = []
     for attribute in library.attributes:
-        candidates = _candidates(attribute, keyed, schemas).collect(engine=engine)
-        chosen = _choose(candidates.lazy()).collect(engine=engine)
+        candidates = _candidates(attribute, keyed, schemas).collect()
+        chosen = _choose(candidates.lazy()).collect()
         golden = golden.join(
             chosen.select(
                 pl.col("_k"),
@@ -164,7 +164,7 @@ def resolve(library: Library, projections: Mapping[str, pl.LazyFrame]) -> tuple[
                     pl.col("value_other").cast(pl.String).alias("other_value"),
                     pl.col("batch_other").alias("other_batch"),
                 )
-                .collect(engine=engine)
+                .collect()
             )
             conflicts.append(mismatches)
     golden = golden.with_columns(

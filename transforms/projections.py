@@ -69,6 +69,14 @@ def _person(name: str) -> Callable[[], pl.Expr]:
 
 MARITAL = {"1": "20", "2": "40"}  # 结婚登记 -> 已婚, 离婚登记 -> 离婚 (GB/T 2261.2)
 
+
+def _fixed(value: str) -> Callable[[], pl.Expr]:
+    return lambda: pl.lit(value)
+
+
+def _marital_status() -> pl.Expr:
+    return pl.col("registration_type").replace_strict(MARITAL, default=None)
+
 PERSON_MENTIONS: tuple[PersonMention, ...] = (
     PersonMention("deaths", "deceased", "resident_id", "name", "death_division", sex="sex", birth_date="birth_date",
                   carry={"name": _person("name"), "sex": _col("sex"), "birth_date": _col("birth_date"),
@@ -83,10 +91,9 @@ PERSON_MENTIONS: tuple[PersonMention, ...] = (
     *(
         PersonMention("marriages", role, f"{role}_id", f"{role}_name", "registry_division", fixed_sex=sex,
                       birth_date=f"{role}_birth_date",
-                      carry={"name": _person(f"{role}_name"), "sex": (lambda s=sex: pl.lit(s)),
+                      carry={"name": _person(f"{role}_name"), "sex": _fixed(sex),
                              "birth_date": _col(f"{role}_birth_date"),
-                             "registration_date": _col("registration_date"),
-                             "marital_status": lambda: pl.col("registration_type").replace_strict(MARITAL, default=None)},
+                             "registration_date": _col("registration_date"), "marital_status": _marital_status},
                       document="registration_no")
         for role, sex in (("husband", "1"), ("wife", "2"))
     ),
@@ -160,7 +167,10 @@ def person_links(ctx: BuildContext) -> pl.DataFrame:
 
 def _take(links: pl.DataFrame, found: pl.DataFrame, method: str) -> pl.DataFrame:
     """Set ``resident_id`` for the records in ``found`` (record_id, resident_id) that were unlinked."""
-    found = found.group_by("record_id").agg(pl.col("resident_id").unique()).filter(pl.col("resident_id").list.len() == 1)
+    found = (
+        found.group_by("record_id").agg(pl.col("resident_id").unique())
+        .filter(pl.col("resident_id").list.len() == 1)
+    )
     found = found.select("record_id", pl.col("resident_id").list.first().alias("_found"))
     return (
         links.join(found, on="record_id", how="left")
@@ -213,9 +223,10 @@ def corroborate(ctx: BuildContext, links: pl.DataFrame, records: pl.DataFrame,
             place.alias("certificate"), pl.col("resident_id").alias("mother"))
         spouses = links.filter(pl.col("dataset") == "marriages").select(
             place.alias("registration"), "role", "resident_id")
-        couples = spouses.filter(pl.col("role") == "wife").select("registration", pl.col("resident_id").alias("mother")).join(
-            spouses.filter(pl.col("role") == "husband").select("registration", pl.col("resident_id").alias("husband")),
-            on="registration").drop_nulls()
+        wives = spouses.filter(pl.col("role") == "wife").select("registration", pl.col("resident_id").alias("mother"))
+        husbands = spouses.filter(pl.col("role") == "husband").select(
+            "registration", pl.col("resident_id").alias("husband"))
+        couples = wives.join(husbands, on="registration").drop_nulls()
         husband_names = couples.join(reference.select(pl.col("resident_id").alias("husband"), pl.col("name")),
                                      on="husband")
         found = (

@@ -205,9 +205,9 @@ def report(result: Score) -> str:
         worst = min(shares.values()) if shares else 1.0
         lines.append(f"  {library} ({result.accuracy_records[library]:,} records, lowest {worst:.2%}):")
         lost = result.extra.get("unrecoverable", {}).get(library, {})
-        lines += [f"    {attribute:<20} {share:8.2%}"
-                  + (f"   ({lost[attribute]:,} sent missing by every source, not scored)" if lost.get(attribute) else "")
-                  for attribute, share in shares.items()]
+        for attribute, share in shares.items():
+            note = f"   ({lost[attribute]:,} sent missing by every source, not scored)" if lost.get(attribute) else ""
+            lines.append(f"    {attribute:<20} {share:8.2%}{note}")
     link = result.linkage
     lines.append(f"Linkage of {link['records']:,} person mentions without a usable ID: "
                  f"precision {link['precision']:.2%}, recall {link['recall']:.2%} "
