@@ -9,7 +9,8 @@ latest wins; a disagreement in ANY record of another source is a conflict.
 
 Output: one row per key of the library's universe with, for each attribute, the first
 valid value in the declared order, a ``provenance`` struct (source dataset, batch,
-ingestion time per attribute), and a long table of every disagreement between sources. The order comes from the catalog, never from here.
+ingestion time per attribute), and a long table of every disagreement between sources.
+The order comes from the catalog, never from here.
 """
 
 from __future__ import annotations
