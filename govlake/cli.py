@@ -29,6 +29,8 @@ COMMANDS: dict[str, str] = {
     "build": "govlake.commands.build",
     "score": "govlake.commands.score",
     "tables": "govlake.commands.tables",
+    "sql": "govlake.commands.sql",
+    "audit": "govlake.commands.audit",
     "bench": "govlake.commands.bench",
 }
 

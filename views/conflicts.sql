@@ -1,0 +1,17 @@
+-- 跨来源冲突（数据治理）：同一对象同一属性在不同来源取值不一致的记录，供质量反馈与核查。
+-- 对象标识按主体类型脱敏，冲突取值默认隐藏；按对象所在行政区划（人口为户籍地，法人为住所）限定范围。
+-- @scope: division
+SELECT
+    c.library,
+    c.key,
+    c.attribute,
+    c.chosen_source,
+    c.chosen_value,
+    c.chosen_batch,
+    c.other_source,
+    c.other_value,
+    c.other_batch,
+    coalesce(p.hukou_division, e.division) AS division  -- 对象所在行政区划代码（人口为户籍地，法人为住所）
+FROM base.conflicts AS c
+LEFT JOIN base.population AS p ON c.library = 'population' AND c.key = p.resident_id
+LEFT JOIN base.legal_entity AS e ON c.library = 'legal_entity' AND c.key = e.uscc
