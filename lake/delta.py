@@ -191,8 +191,9 @@ def write(
                                 schema_mode="overwrite" if predicate is None else None,
                                 commit_properties=properties)
             else:
+                # A catalog entry may gain items over time: new columns merge into the table.
                 write_deltalake(target, table, mode="append", name=label, description=description,
-                                partition_by=partition_by, commit_properties=properties)
+                                partition_by=partition_by, schema_mode="merge", commit_properties=properties)
             return int(_open(path).version())
 
     return with_retry(commit, table=label)
@@ -203,14 +204,13 @@ def merge_upsert(
     data: pa.Table,
     *,
     keys: list[str],
-    txn: tuple[str, int] | None = None,
-    delete_keys: pa.Table | None = None,
     commit_info: Mapping[str, Any] | None = None,
 ) -> int:
     """Upsert ``data`` by ``keys`` with Delta MERGE (retrying conflicts); return the new version.
 
-    MERGE rewrites files with ``string_view`` columns in deltalake 1.6, so the touched
-    files are rewritten plain afterwards by :func:`rewrite_plain`.
+    deltalake 1.6's MERGE writes the files it touches with ``string_view`` columns, which
+    Arrow-schema readers such as Daft reject, so the table is then rewritten plain with
+    ``optimize.z_order`` on the keys (which also clusters it for key lookups).
     """
     from deltalake import DeltaTable
 
@@ -219,25 +219,26 @@ def merge_upsert(
     predicate = " AND ".join(f"t.{key} = s.{key}" for key in keys)
 
     def commit() -> int:
-        if txn is not None and (txn_version(path, txn[0]) or -1) >= txn[1]:
-            return int(DeltaTable(str(path)).version())
         with translate(label, "merged"):
             target = DeltaTable(str(path))
             (
-                target.merge(
-                    table,
-                    predicate=predicate,
-                    source_alias="s",
-                    target_alias="t",
-                    commit_properties=_commit_properties(txn, commit_info),
-                )
+                target.merge(table, predicate=predicate, source_alias="s", target_alias="t",
+                             commit_properties=_commit_properties(None, commit_info))
                 .when_matched_update_all()
                 .when_not_matched_insert_all()
                 .execute()
             )
             return int(DeltaTable(str(path)).version())
 
-    return with_retry(commit, table=label)
+    with_retry(commit, table=label)
+
+    def rewrite() -> int:
+        with translate(label, "rewritten"):
+            target = DeltaTable(str(path))
+            target.optimize.z_order(keys, commit_properties=_commit_properties(None, commit_info))
+            return int(DeltaTable(str(path)).version())
+
+    return with_retry(rewrite, table=label)
 
 
 def scan(path: Path, *, version: int | None = None) -> pl.LazyFrame:

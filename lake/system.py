@@ -63,8 +63,24 @@ LOGICAL_SOURCES = SystemTable(
     },
 )
 
+BUILDS = SystemTable(
+    "builds",
+    "构建清单：每次构建一行，记录构建方式、参考日期、纳入的批次以及各输出表的 Delta 版本，读者据此读取一致的版本组合。",
+    {
+        "build_id": "构建序号",
+        "kind": "构建方式：full 全量，incremental 增量",
+        "as_of": "构建参考日期（最近一次归集的日期）",
+        "batches": "纳入本次构建的全部批次",
+        "new_batches": "本次新纳入的批次",
+        "outputs": "各输出表及其 Delta 版本（JSON）",
+        "keys_rebuilt": "增量构建重算的对象数",
+        "started_at": "开始时间（UTC）",
+        "finished_at": "完成时间（UTC）",
+    },
+)
+
 SYSTEM_TABLES: dict[str, SystemTable] = {
-    table.name: table for table in (INGEST_LOG, QUARANTINE, LOGICAL_SOURCES)
+    table.name: table for table in (INGEST_LOG, QUARANTINE, LOGICAL_SOURCES, BUILDS)
 }
 
 #: Lineage columns every raw-zone row carries, with their comments.

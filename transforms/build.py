@@ -33,23 +33,33 @@ from transforms.topics import topics
 
 Step = Callable[[BuildContext], dict[str, pl.DataFrame]]
 
-#: The build, in order. Later steps may read earlier outputs through ctx.output().
-STEPS: tuple[tuple[str, Step], ...] = (
+#: The base libraries keyed by person or entity: an incremental build reruns these on the
+#: touched keys only (transforms/incremental.py).
+LIBRARY_STEPS: tuple[tuple[str, Step], ...] = (
     ("population", population),
     ("legal_entity", legal_entity),
+)
+#: Steps that read the libraries whole; every build recomputes them.
+DOWNSTREAM_STEPS: tuple[tuple[str, Step], ...] = (
     ("geospatial", geospatial),
     ("credit", credit),
     ("e_licence", e_licence),
     ("topics", topics),
 )
+#: The build, in order. Later steps may read earlier outputs through ctx.output().
+STEPS: tuple[tuple[str, Step], ...] = LIBRARY_STEPS + DOWNSTREAM_STEPS
 
 
 @dataclass
 class BuildReport:
+    kind: str = "full"  # full, incremental or up_to_date
     tables: dict[str, int] = field(default_factory=dict)  # table -> rows
     versions: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     as_of: dt.date | None = None
+    new_batches: int = 0
+    keys_rebuilt: int = 0
+    build_id: int | None = None
 
 
 def reference_date(home: Home) -> dt.date:
@@ -86,14 +96,40 @@ def run_steps(ctx: BuildContext, steps: tuple[tuple[str, Step], ...] = STEPS) ->
     return report
 
 
-def build(home: Home, *, full: bool = True) -> BuildReport:
-    """Run every step and write its tables (full rebuild from raw)."""
+def build(home: Home, *, full: bool = False) -> BuildReport:
+    """Build the libraries: incrementally when an earlier build exists, else (or with ``full``) from raw.
+
+    Every build ends by recording the manifest (``system.builds``).
+    """
+    from transforms import manifest
+    from transforms.incremental import run_incremental
     from transforms.write import write_outputs
 
+    started_at = dt.datetime.now(dt.UTC)
+    batches = manifest.ingested_batches(home)
+    previous = manifest.latest(home)
     ctx = make_context(home)
-    report = run_steps(ctx)
-    started = time.perf_counter()
-    report.versions = write_outputs(ctx)
-    report.seconds["write"] = time.perf_counter() - started
+    if not full and previous is not None:
+        new_batches = batches - previous.batches
+        if not new_batches:
+            return BuildReport(kind="up_to_date", as_of=ctx.as_of, build_id=previous.build_id,
+                               versions=previous.outputs)
+        started = time.perf_counter()
+        report = BuildReport(kind="incremental", as_of=ctx.as_of, new_batches=len(new_batches))
+        with pl.Config(engine_affinity="in-memory"):
+            report.versions, report.keys_rebuilt = run_incremental(ctx, new_batches)
+        report.seconds["incremental"] = time.perf_counter() - started
+        outputs = {**previous.outputs, **report.versions}
+    else:
+        new_batches = batches - (previous.batches if previous else frozenset())
+        report = run_steps(ctx)
+        report.new_batches = len(new_batches)
+        started = time.perf_counter()
+        report.versions = write_outputs(ctx)
+        report.seconds["write"] = time.perf_counter() - started
+        outputs = report.versions
     report.tables = {name: frame.height for name, frame in ctx.outputs.items() if name in report.versions}
+    report.build_id = manifest.record(home, kind=report.kind, as_of=ctx.as_of, batches=batches,
+                                      new_batches=new_batches, outputs=outputs,
+                                      keys_rebuilt=report.keys_rebuilt, started_at=started_at)
     return report

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from govlake.errors import NotFound
+from govlake.errors import EnvironmentProblem, NotFound
 from govlake.home import Home
 from lake import delta
 from lake.catalog import Catalog, Dataset
@@ -21,6 +21,29 @@ if TYPE_CHECKING:
 
 LINEAGE = ["_batch_id", "_source_file", "_source_sha256", "_source_row", "_ingested_at"]
 
+#: The column of each dataset that names a legal entity (a USCC), for scoping entities.
+ENTITY_CODES: dict[str, str] = {
+    "market_entities": "uscc", "social_orgs": "uscc", "tax_credit": "uscc", "e_licences": "holder_code",
+    "admin_licences": "party_id", "admin_penalties": "party_id", "dishonest_debtors": "debtor_id",
+    "land_parcels": "holder_id",
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The records an incremental build looks at (see transforms/incremental.py).
+
+    A raw record is in scope when it came in a new batch, when it is one of ``records``
+    (``"<batch>:<row>"`` per dataset: older records of the persons being rebuilt), when it
+    is a household-register record of one of ``person_ids``, or when it names one of
+    ``entity_ids`` (exactly, or by the 17-character body of its code).
+    """
+
+    new_batches: frozenset[str]
+    records: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    person_ids: frozenset[str] = frozenset()
+    entity_ids: frozenset[str] = frozenset()
+
 
 @dataclass
 class BuildContext:
@@ -32,6 +55,12 @@ class BuildContext:
     as_of: dt.date
     rules: RuleContext
     outputs: dict[str, pl.DataFrame] = field(default_factory=dict)
+    scope: Scope | None = None
+    #: Persons to link against instead of the household register (incremental builds pass
+    #: the built population plus new register records).
+    link_reference: pl.DataFrame | None = None
+    #: Links already made (``base.person_links``), reused for records they cover.
+    link_seed: pl.DataFrame | None = None
     _standardized: dict[str, pl.DataFrame] = field(default_factory=dict)
 
     def has_source(self, dataset_id: str) -> bool:
@@ -47,14 +76,58 @@ class BuildContext:
         return delta.is_table(self.home.table_path("raw", dataset.raw_table))
 
     def raw(self, dataset: Dataset) -> pl.LazyFrame:
+        """The raw records of a dataset, limited to the build's scope when it has one.
+
+        Items the catalog gained after older batches were ingested read as missing there.
+        """
+        frame = self._raw(dataset)
+        present = frame.collect_schema()
+        missing = [column for column in dataset.columns if column not in present]
+        if missing:
+            frame = frame.with_columns(pl.lit(None, pl.String).alias(column) for column in missing)
+        return frame if self.scope is None else frame.filter(self._in_scope(dataset))
+
+    def _normalized(self, dataset: Dataset, column: str) -> pl.Expr:
+        from transforms.standardize import rule_for
+
+        element = self.catalog.element_of(dataset, column)
+        return rule_for(element)(pl.col(column).cast(pl.String), element, self.rules).value
+
+    def _in_scope(self, dataset: Dataset) -> pl.Expr:
+        scope = self.scope
+        assert scope is not None
+        keep = pl.col("_batch_id").is_in(sorted(scope.new_batches))
+        records = scope.records.get(dataset.id)
+        if records:
+            place = pl.concat_str([pl.col("_batch_id"), pl.lit(":"), pl.col("_source_row").cast(pl.String)])
+            keep = keep | place.is_in(sorted(records))
+        if dataset.id == "hukou" and scope.person_ids:
+            keep = keep | self._normalized(dataset, "resident_id").is_in(sorted(scope.person_ids))
+        code = ENTITY_CODES.get(dataset.id)
+        if code and scope.entity_ids:
+            value = self._normalized(dataset, code)
+            bodies = sorted({uscc[:17] for uscc in scope.entity_ids})
+            keep = keep | value.is_in(sorted(scope.entity_ids)) | value.str.slice(0, 17).is_in(bodies)
+        return keep
+
+    def _raw(self, dataset: Dataset) -> pl.LazyFrame:
         """The raw records of a dataset (logical sources are read in place through DuckDB)."""
         if dataset.access == "logical":
             from lake.extensions import connect
             from lake.logical import current_location, select_sql
 
+            import duckdb
+
+            location = current_location(self.home, dataset)
             con = connect(extensions=("sqlite_scanner",), extension_dir=self.home.extensions)
             try:
-                table = con.execute(select_sql(dataset, current_location(self.home, dataset))).pl()
+                table = con.execute(select_sql(dataset, location)).pl()
+            except duckdb.Error as exc:
+                raise EnvironmentProblem(
+                    f"logical source {dataset.id} ({dataset.name}) cannot be read in place at {location}: "
+                    f"{str(exc).splitlines()[0]}; make the department's database reachable there, or register "
+                    "its new location with `govlake ingest PATH`"
+                ) from exc
             finally:
                 con.close()
             return table.lazy().with_columns(

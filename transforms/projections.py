@@ -28,6 +28,7 @@ from transforms.context import BuildContext
 Projection = Callable[[BuildContext], pl.LazyFrame]
 LATEST = ["_ingested_at", "_batch_id", "_source_row"]
 LINK_COLUMNS = ["record_id", "resident_id", "resident_id_valid", "name", "birth_date", "sex", "division"]
+REFERENCE_COLUMNS = ["resident_id", "name", "birth_date", "sex", "hukou_division", "residence_division"]
 
 
 def person_name(column: str) -> pl.Expr:
@@ -151,16 +152,22 @@ def person_links(ctx: BuildContext) -> pl.DataFrame:
         pl.concat([frame.select(columns) for frame in mentions]).collect()
         if mentions else pl.DataFrame(schema=dict.fromkeys(columns))
     ).unique("record_id", keep="last", maintain_order=True)
-    reference = (
+    reference = ctx.link_reference if ctx.link_reference is not None else (
         ctx.standardized("hukou").filter(pl.col("resident_id__valid"))
-        .select("resident_id", "name", "birth_date", "sex", "hukou_division", "residence_division").collect()
+        .select(*REFERENCE_COLUMNS).collect()
     )
+    seeded = pl.DataFrame(schema={"record_id": pl.String})
+    if ctx.link_seed is not None:  # incremental: records linked by an earlier build keep their link
+        seeded = ctx.link_seed.join(records.select("record_id"), on="record_id", how="semi")
+        records = records.join(seeded.select("record_id"), on="record_id", how="anti")
     links = link_persons(reference, records.select(LINK_COLUMNS))
     links = links.with_columns(
         pl.col("record_id").str.split(":").list.get(0).alias("dataset"),
         pl.col("record_id").str.split(":").list.get(1).alias("role"),
     )
     links = corroborate(ctx, links, records, reference)
+    if seeded.height:
+        links = pl.concat([seeded.select(links.columns), links], how="vertical_relaxed")
     ctx.outputs["base.person_links"] = links.sort("record_id")
     return ctx.outputs["base.person_links"]
 

@@ -6,13 +6,13 @@ from transforms.context import BuildContext
 from transforms.tables import all_tables
 
 
-def write_outputs(ctx: BuildContext) -> dict[str, int]:
-    """Overwrite each declared output table; return the new Delta version of each."""
+def write_outputs(ctx: BuildContext, *, only: set[str] | None = None) -> dict[str, int]:
+    """Overwrite each declared output table (or those in ``only``); return their new Delta versions."""
     from lake import delta
 
     versions: dict[str, int] = {}
     for name, spec in all_tables().items():
-        if name not in ctx.outputs:
+        if name not in ctx.outputs or (only is not None and name not in only):
             continue
         zone, table = name.split(".", 1)
         frame = ctx.outputs[name]
