@@ -113,10 +113,10 @@ class BuildContext:
     def _raw(self, dataset: Dataset) -> pl.LazyFrame:
         """The raw records of a dataset (logical sources are read in place through DuckDB)."""
         if dataset.access == "logical":
+            import duckdb
+
             from lake.extensions import connect
             from lake.logical import current_location, select_sql
-
-            import duckdb
 
             location = current_location(self.home, dataset)
             con = connect(extensions=("sqlite_scanner",), extension_dir=self.home.extensions)
