@@ -10,6 +10,7 @@ from govlake.commands import home_of
 #: bench name -> module with run(home, **options) and report(result)
 BENCHES: dict[str, str] = {
     "ingest": "govlake.bench.ingest",
+    "build": "govlake.bench.build",
 }
 
 

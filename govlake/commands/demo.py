@@ -1,4 +1,4 @@
-"""``govlake demo``: the main job. Generate department exports, then aggregate them.
+"""``govlake demo``: the main job. Generate department exports, aggregate them, build the libraries.
 
 Idempotent: the same seed gives byte-identical exports, which ingest recognises by
 content hash, so a second run adds nothing. Later stages (build, publish) join the
@@ -48,10 +48,23 @@ def stage_ingest(run: DemoRun) -> str:
     return text
 
 
+def stage_build(run: DemoRun) -> str:
+    from transforms.build import build
+
+    report = build(run.home)
+    run.results["build"] = report
+    if report.kind == "up_to_date":
+        return f"up to date (build {report.build_id})"
+    return (f"build {report.build_id} ({report.kind}): "
+            + ", ".join(f"{name} {rows:,}" for name, rows in sorted(report.tables.items())
+                        if name in {"base.population", "base.legal_entity", "base.conflicts"}))
+
+
 #: The demo pipeline, in order. A stage is a function of the run returning one line.
 STAGES: tuple[tuple[str, Callable[[DemoRun], str]], ...] = (
     ("generate", stage_generate),
     ("ingest", stage_ingest),
+    ("build", stage_build),
 )
 
 
@@ -90,5 +103,6 @@ def print_summary(demo: DemoRun) -> None:
     print(f"  rows loaded:         {int(log['rows_loaded'].sum()):,}")
     print(f"  rows quarantined:    {int(log['rows_quarantined'].sum()):,}")
     print(f"  home:                {demo.home.root}")
-    print("Next: `govlake tables` lists the tables; `govlake catalog list` shows the catalog; "
+    print("Next: `govlake tables` lists the tables; `govlake score` measures the libraries against the truth; "
+          "`govlake sql --user hz_analyst \"SELECT count(*) FROM population\"` queries as an analyst; "
           "quarantined rows and their reasons are in system.quarantine.")
