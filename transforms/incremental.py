@@ -10,13 +10,16 @@
    datasets by USCC. Links made by earlier builds are reused.
 3. **The same steps** (population, legal entity) run on that scope, so an incremental
    result equals what a full build gives for those keys.
-4. **Delta MERGE** upserts the rebuilt rows into ``base.population``, ``base.legal_entity``
-   and ``base.person_links``; ``base.conflicts`` replaces the rebuilt keys' rows. The
+4. **Delta MERGE** upserts the rebuilt rows into ``base.population`` and
+   ``base.legal_entity``; the new records' links are appended to ``base.person_links``;
+   ``base.conflicts`` replaces the rebuilt keys' rows. The
    downstream steps (geospatial, credit, e-licence, topics) are recomputed from the
    updated libraries.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import polars as pl
 
@@ -28,7 +31,11 @@ PERSON_LIBRARY, ENTITY_LIBRARY = "base.population", "base.legal_entity"
 
 
 def _base(ctx: BuildContext, table: str) -> pl.DataFrame:
-    return delta.read(ctx.home.table_path("base", table))
+    """A built base table, read once per build."""
+    name = f"built.{table}"
+    if name not in ctx.outputs:
+        ctx.outputs[name] = delta.read(ctx.home.table_path("base", table))
+    return ctx.outputs[name]
 
 
 def _reference(ctx: BuildContext, new: BuildContext) -> pl.DataFrame:
@@ -116,8 +123,12 @@ def run_incremental(ctx: BuildContext, new_batches: frozenset[str]) -> tuple[dic
     links = scoped.outputs["base.person_links"]
     fresh_links = links.join(_base(ctx, "person_links").select("record_id"), on="record_id", how="anti")
     if fresh_links.height:
-        versions["base.person_links"] = delta.merge_upsert(home.table_path("base", "person_links"),
-                                                           fresh_links.to_arrow(), keys=["record_id"])
+        # New batches bring new records only, so their links are appended; the app
+        # transaction makes a re-run after a crash add nothing.
+        batch_key = ",".join(sorted(new_batches))
+        versions["base.person_links"] = delta.write(
+            home.table_path("base", "person_links"), fresh_links.sort("record_id").to_arrow(),
+            txn=(f"govlake.links/{hashlib.sha256(batch_key.encode()).hexdigest()[:16]}", 1))
     conflicts = _base(ctx, "conflicts")
     rebuilt = pl.concat([
         pl.DataFrame({"library": "population", "key": sorted(scope.person_ids)}),
@@ -130,6 +141,7 @@ def run_incremental(ctx: BuildContext, new_batches: frozenset[str]) -> tuple[dic
     ]).sort(["library", "key", "attribute", "other_source", "other_value"])
     # Downstream steps read the updated libraries whole.
     for table in ("population", "legal_entity", "person_links"):
+        ctx.outputs.pop(f"built.{table}", None)
         ctx.outputs[f"base.{table}"] = _base(ctx, table)
     for library in ("population", "legal_entity"):
         ctx.outputs[f"base.conflicts.{library}"] = ctx.outputs["base.conflicts"].filter(
