@@ -81,18 +81,20 @@ def rebuilt_home(built_home: Home, tmp_path_factory: pytest.TempPathFactory) -> 
     The second build runs in another interpreter on purpose: it has its own string-hash seed
     and thread scheduling, so an output that depends on set or dict iteration order, or on
     the order threads finish, shows up as a difference. The copy leaves ``built_home`` at its
-    first version for the other tests; session caches (``cache/``) are not copied.
+    first version for the other tests. Session caches and DuckDB extensions are not copied, so
+    the copy's ``duckdb_extensions/`` holds what a build alone installs there.
     """
     from lake import delta
 
-    root = tmp_path_factory.mktemp("rebuilt") / "home"
-    shutil.copytree(built_home.root, root, ignore=shutil.ignore_patterns("cache"))
+    # Named like the default home, so docs/notebooks.md runs unchanged from the folder above it.
+    root = tmp_path_factory.mktemp("rebuilt") / "govlake_home"
+    shutil.copytree(built_home.root, root, ignore=shutil.ignore_patterns("cache", "duckdb_extensions"))
     home = Home(root)
-    first_versions = {name: delta.version(home.table_path(*name.split(".", 1))) or 0
+    first_versions = {name: int(delta.version(home.table_path(*name.split(".", 1))))
                       for name in built_tables(home)}
     first_rows = read_all(home)
     govlake_bin = Path(sys.executable).with_name("govlake")
-    done = subprocess.run([str(govlake_bin), "--home", str(root), "build"], capture_output=True, text=True,
+    done = subprocess.run([str(govlake_bin), "--home", str(root), "build", "--full"], capture_output=True, text=True,
                           timeout=600)
     assert done.returncode == 0, done.stderr
     return Rebuilt(home, first_versions, first_rows, read_all(home))
