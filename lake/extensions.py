@@ -91,6 +91,23 @@ def install_into(con: duckdb.DuckDBPyConnection, name: str, extension_dir: Path)
     tmp.replace(target)  # atomic, so a concurrent process never loads half a file
 
 
+def install_all(extension_dir: Path) -> None:
+    """Install every packaged extension into ``extension_dir`` (a home's ``duckdb_extensions``).
+
+    Afterwards a stock DuckDB needs only ``SET extension_directory`` and ``LOAD delta``:
+    notebook users can read the lake offline without GovLake (docs/notebooks.md).
+    """
+    import duckdb
+
+    check_duckdb_version()
+    con = duckdb.connect(config={"autoload_known_extensions": False, "autoinstall_known_extensions": False})
+    try:
+        for name in EXTENSION_PACKAGES:
+            install_into(con, name, extension_dir)
+    finally:
+        con.close()
+
+
 def connect(
     database: str = ":memory:",
     *,

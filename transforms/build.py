@@ -129,6 +129,9 @@ def build(home: Home, *, full: bool = False) -> BuildReport:
         report.seconds["write"] = time.perf_counter() - started
         outputs = report.versions
     report.tables = {name: frame.height for name, frame in ctx.outputs.items() if name in report.versions}
+    from lake.extensions import install_all
+
+    install_all(home.extensions)  # so a stock DuckDB can read the built tables offline
     report.build_id = manifest.record(home, kind=report.kind, as_of=ctx.as_of, batches=batches,
                                       new_batches=new_batches, outputs=outputs,
                                       keys_rebuilt=report.keys_rebuilt, started_at=started_at)

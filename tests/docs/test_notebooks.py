@@ -72,9 +72,9 @@ def run_command(command: str, shown: str, where: Path) -> None:
 def test_snippets_and_commands_run(rebuilt_home: Rebuilt, monkeypatch: pytest.MonkeyPatch) -> None:
     home = rebuilt_home.home
     assert home.root.name == "govlake_home"
-    # The doc says a build alone leaves stock DuckDB without the delta extension in the home.
-    assert not list(home.extensions.rglob("delta.duckdb_extension")), (
-        "the build now installs the delta extension into <home>/duckdb_extensions: update docs/notebooks.md")
+    # The doc says a build installs the delta extension into the home for stock DuckDB.
+    assert list(home.extensions.rglob("delta.duckdb_extension")), (
+        "the build no longer installs the delta extension into <home>/duckdb_extensions: update docs/notebooks.md")
     monkeypatch.chdir(home.root.parent)
     monkeypatch.delenv("GOVLAKE_HOME", raising=False)
     ran = 0
