@@ -72,7 +72,7 @@ def register(home: Home, catalog: Catalog, dataset: Dataset, path: Path) -> File
             + f" in table {dataset.source_table!r} for dataset {dataset.id}",
             file=str(path), columns=[i.column for i in missing],
         )
-    batch_id = f"{dataset.id}-logical-{hashlib.sha256(location.encode()).hexdigest()[:16]}"
+    batch_id = logical_batch_id(dataset, location)
     app_id = f"govlake.logical/{batch_id}"
     sources_path = home.table_path("system", LOGICAL_SOURCES.name)
     log_path = home.table_path("system", INGEST_LOG.name)
@@ -97,6 +97,11 @@ def register(home: Home, catalog: Catalog, dataset: Dataset, path: Path) -> File
     ), txn=(app_id, 1), description=INGEST_LOG.description, comments=INGEST_LOG.columns)
     return FileOutcome(path, "registered", dataset.id, batch_id, count, count, 0, "sqlite",
                        "registered for logical access: queried in place, not copied")
+
+
+def logical_batch_id(dataset: Dataset, location: str) -> str:
+    """The batch id a logical source's records carry: one per registered location."""
+    return f"{dataset.id}-logical-{hashlib.sha256(location.encode()).hexdigest()[:16]}"
 
 
 def current_location(home: Home, dataset: Dataset) -> str:

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 LINEAGE = ["_batch_id", "_source_file", "_source_sha256", "_source_row", "_ingested_at"]
+_LINEAGE_SCHEMA: dict[str, pl.DataType] = {
+    "_batch_id": pl.String(), "_source_file": pl.String(), "_source_sha256": pl.String(),
+    "_source_row": pl.Int64(), "_ingested_at": pl.Datetime("us", "UTC"),
+}
 
 #: The column of each dataset that names a legal entity (a USCC), for scoping entities.
 ENTITY_CODES: dict[str, str] = {
@@ -80,12 +84,25 @@ class BuildContext:
 
         Items the catalog gained after older batches were ingested read as missing there.
         """
+        if self.scope is not None and dataset.access == "logical" and not self._scope_reads(dataset):
+            # Reading a logical source means scanning the department's database in place;
+            # skip it when the scope needs none of its records.
+            return pl.LazyFrame(schema={**dict.fromkeys(dataset.columns, pl.String), **_LINEAGE_SCHEMA})
         frame = self._raw(dataset)
         present = frame.collect_schema()
         missing = [column for column in dataset.columns if column not in present]
         if missing:
             frame = frame.with_columns(pl.lit(None, pl.String).alias(column) for column in missing)
         return frame if self.scope is None else frame.filter(self._in_scope(dataset))
+
+    def _scope_reads(self, dataset: Dataset) -> bool:
+        """Whether the scope can include any record of ``dataset``."""
+        scope = self.scope
+        assert scope is not None
+        return (bool(scope.records.get(dataset.id))
+                or any(batch.startswith(f"{dataset.id}-") for batch in scope.new_batches)
+                or (dataset.id == "hukou" and bool(scope.person_ids))
+                or (dataset.id in ENTITY_CODES and bool(scope.entity_ids)))
 
     def _normalized(self, dataset: Dataset, column: str) -> pl.Expr:
         from transforms.standardize import rule_for
@@ -116,7 +133,7 @@ class BuildContext:
             import duckdb
 
             from lake.extensions import connect
-            from lake.logical import current_location, select_sql
+            from lake.logical import current_location, logical_batch_id, select_sql
 
             location = current_location(self.home, dataset)
             con = connect(extensions=("sqlite_scanner",), extension_dir=self.home.extensions)
@@ -131,7 +148,7 @@ class BuildContext:
             finally:
                 con.close()
             return table.lazy().with_columns(
-                pl.lit(f"{dataset.id}-logical").alias("_batch_id"),
+                pl.lit(logical_batch_id(dataset, location)).alias("_batch_id"),
                 pl.lit(None, pl.String).alias("_source_file"),
                 pl.lit(None, pl.String).alias("_source_sha256"),
                 pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("_source_row"),

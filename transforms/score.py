@@ -154,10 +154,6 @@ def score(home: Home, truth_dir: Path | None = None) -> Score:
         defects.filter(pl.col("kind").is_in(UNUSABLE_ID) & pl.col("person_key").is_not_null())
         .join(roles, on=["dataset", "field"], how="inner")
         .join(log, on="file", how="left")
-        .with_columns(
-            pl.when(pl.col("dataset") == "social_insurance").then(pl.lit("social_insurance-logical"))
-            .otherwise(pl.col("batch_id")).alias("batch_id"),
-        )
         .with_columns(pl.concat_str([pl.col("dataset"), pl.col("role"), pl.col("batch_id"),
                                      _line_of(pl.col("file"), pl.col("row_number")).cast(pl.String)],
                                     separator=":").alias("record_id"))
