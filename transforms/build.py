@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from govlake.errors import NotFound
 from govlake.home import Home
 from lake.catalog import load_catalog
 from lake.catalog.libraries import load_libraries
@@ -107,6 +108,9 @@ def build(home: Home, *, full: bool = False) -> BuildReport:
 
     started_at = dt.datetime.now(dt.UTC)
     batches = manifest.ingested_batches(home)
+    if not batches:
+        raise NotFound(f"nothing to build in {home.root}: no dataset has been ingested yet; "
+                       "run `govlake ingest PATH` or `govlake demo`")
     previous = manifest.latest(home)
     ctx = make_context(home)
     if not full and previous is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from govlake.errors import NotFound
 from transforms.context import BuildContext
 from transforms.precedence import resolve
 from transforms.projections import PROJECTIONS
@@ -18,4 +19,10 @@ def build_library(ctx: BuildContext, library_id: str) -> tuple[pl.DataFrame, pl.
         for dataset in library.datasets
         if dataset in PROJECTIONS[library_id] and ctx.has_source(dataset)
     }
+    missing = [name for name in library.anchor if name not in projections]
+    if len(missing) == len(library.anchor):
+        raise NotFound(
+            f"the {library.name} ({library.id}) is built from {', '.join(library.anchor)}, and none of them has "
+            "been ingested yet; ingest them first (`govlake ingest PATH`)"
+        )
     return resolve(library, projections)

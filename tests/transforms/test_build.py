@@ -7,6 +7,7 @@ time by another ``govlake build`` process (tests/conftest.py).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import polars as pl
 import pytest
