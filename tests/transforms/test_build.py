@@ -127,3 +127,10 @@ def test_population_is_partitioned_by_province(built_home: Home) -> None:
     files = table.file_uris(file_pruning_predicate=f"province = '{some}'")
     assert files and all(f"province={some}/" in uri for uri in files)
     assert len(files) < len(table.file_uris())
+
+
+def test_building_an_empty_home_says_what_to_do(tmp_path: Path) -> None:
+    from govlake.errors import NotFound
+
+    with pytest.raises(NotFound, match="no dataset has been ingested yet; run `govlake ingest PATH`"):
+        build(Home(tmp_path / "empty").ensure())
