@@ -19,7 +19,6 @@ import hashlib
 import hmac
 import re
 import secrets
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from govlake.errors import ConfigError, NotFound, did_you_mean
+from lake.catalog.load import read_toml
 
 POLICIES_DIR = Path(__file__).parent
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -206,15 +206,6 @@ def _parse_hash(stored: str) -> tuple[int, int, int, bytes, bytes] | None:
 # --------------------------------------------------------------------------- loading
 
 
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}; fix the syntax", location=str(path)) from exc
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", location=str(path)) from exc
-
-
 def _keys(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
     for key in table:
         if key not in allowed:
@@ -252,7 +243,7 @@ def _strings(value: Any, key: str, where: str) -> list[str]:
 
 def load_roles(path: Path) -> dict[str, Role]:
     roles: dict[str, Role] = {}
-    for name, table in _read(path).items():
+    for name, table in read_toml(path).items():
         where = f"{path}: [{name}]"
         _name(name, "role", where)
         if not isinstance(table, dict):
@@ -276,7 +267,7 @@ def load_scopes(path: Path) -> dict[str, Scope]:
 
     known = division_names()
     scopes: dict[str, Scope] = {}
-    for name, table in _read(path).items():
+    for name, table in read_toml(path).items():
         where = f"{path}: [{name}]"
         _name(name, "scope", where)
         _keys(table, {"name", "division_prefix"}, where)
@@ -296,7 +287,7 @@ def load_scopes(path: Path) -> dict[str, Scope]:
 
 def load_users(path: Path, roles: Mapping[str, Role], scopes: Mapping[str, Scope]) -> dict[str, User]:
     users: dict[str, User] = {}
-    for name, table in _read(path).items():
+    for name, table in read_toml(path).items():
         where = f"{path}: [{name}]"
         _name(name, "user", where)
         _keys(table, {"name", "roles", "scope", "password_hash"}, where)
@@ -327,7 +318,7 @@ def load_users(path: Path, roles: Mapping[str, Role], scopes: Mapping[str, Scope
 
 def load_grants(path: Path, roles: Mapping[str, Role]) -> dict[str, Grant]:
     grants: dict[str, Grant] = {}
-    for role, table in _read(path).items():
+    for role, table in read_toml(path).items():
         where = f"{path}: [{role}]"
         if role not in roles:
             raise ConfigError(f"role {role!r} is not defined in roles.toml{did_you_mean(role, roles)}",
@@ -367,7 +358,7 @@ def load_grants(path: Path, roles: Mapping[str, Role]) -> dict[str, Grant]:
 def load_masks(path: Path) -> MaskRules:
     from lake.catalog import load_catalog
 
-    raw = _read(path)
+    raw = read_toml(path)
     _keys(raw, {"kinds", "elements", "items", "default"}, str(path))
     kinds = {
         name: MaskKind(name, _get(table, "description", str, f"{path}: [kinds.{name}]"))
@@ -407,7 +398,7 @@ def load_masks(path: Path) -> MaskRules:
 def load_table_flags(path: Path, kinds: Mapping[str, MaskKind]) -> dict[str, TableFlags]:
     flags: dict[str, TableFlags] = {}
     treatments = (*kinds, *PLAIN_TREATMENTS)
-    for table, spec in _read(path).items():
+    for table, spec in read_toml(path).items():
         where = f"{path}: [{table!r}]"
         if table.count(".") != 1:
             raise ConfigError("tables are named zone.table, e.g. 'base.credit_person'", location=where)

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from govlake.errors import ConfigError, did_you_mean
-from lake.catalog.load import CATALOG_DIR, _need, _read_toml
+from lake.catalog.load import CATALOG_DIR, need, read_toml
 from lake.catalog.model import Catalog
 
 RULES_FILE = CATALOG_DIR / "credit_rules.toml"
@@ -189,7 +189,7 @@ def _load_grades(raw: Any, where: str) -> dict[str, Grade]:
             )
         _no_unknown_keys(table, _GRADE_KEYS, grade_where)
         grades[code] = Grade(
-            code, _need(table, "label", str, grade_where), _need(table, "description", str, grade_where)
+            code, need(table, "label", str, grade_where), need(table, "description", str, grade_where)
         )
     return grades
 
@@ -236,7 +236,7 @@ def _load_facts(raw: Any, where: str, catalog: Catalog) -> dict[str, Fact]:
             name,
             kind,
             _subjects(table.get("subjects"), fact_where),
-            _need(table, "description", str, fact_where),
+            need(table, "description", str, fact_where),
             values,
         )
     return facts
@@ -354,7 +354,7 @@ def _load_rules(raw: Any, where: str, grades: dict[str, Grade], facts: dict[str,
         rule_where = f"{where} [[rules]] #{index}"
         if not isinstance(table, dict):
             raise ConfigError(f"must be a table, got {table!r}", location=rule_where)
-        rule_id = _need(table, "id", str, rule_where)
+        rule_id = need(table, "id", str, rule_where)
         rule_where = f"{where} [[rules]] #{index} (id = {rule_id!r})"
         if not _NAME.match(rule_id):
             raise ConfigError(f"id {rule_id!r} must be lower_snake_case", location=rule_where)
@@ -364,7 +364,7 @@ def _load_rules(raw: Any, where: str, grades: dict[str, Grade], facts: dict[str,
             )
         seen.add(rule_id)
         _no_unknown_keys(table, _RULE_KEYS, rule_where)
-        grade = _need(table, "grade", str, rule_where)
+        grade = need(table, "grade", str, rule_where)
         if grade not in grades:
             raise ConfigError(
                 f"grade {grade!r} is not declared under [grades] ({', '.join(grades)})"
@@ -379,10 +379,10 @@ def _load_rules(raw: Any, where: str, grades: dict[str, Grade], facts: dict[str,
                 location=rule_where,
             )
         clauses = tuple(_load_clause(clause, facts, subjects, rule_where) for clause in when)
-        explanation = _need(table, "explanation", str, rule_where)
+        explanation = need(table, "explanation", str, rule_where)
         _check_explanation(explanation, facts, subjects, rule_where)
         rules.append(
-            Rule(rule_id, _need(table, "title", str, rule_where), grade, subjects, clauses, explanation)
+            Rule(rule_id, need(table, "title", str, rule_where), grade, subjects, clauses, explanation)
         )
     for subject in SUBJECTS:
         applicable = [rule for rule in rules if subject in rule.subjects]
@@ -405,7 +405,7 @@ def _load_rules(raw: Any, where: str, grades: dict[str, Grade], facts: dict[str,
 
 def load_credit_rules_from(path: Path, catalog: Catalog) -> CreditRules:
     """Read and check a credit rules file. Raises :class:`ConfigError` naming the file, rule and fix."""
-    raw = _read_toml(path)
+    raw = read_toml(path)
     where = str(path)
     _no_unknown_keys(raw, _TOP_KEYS, where)
     grades = _load_grades(raw.get("grades"), where)

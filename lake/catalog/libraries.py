@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from govlake.errors import ConfigError, did_you_mean
-from lake.catalog.load import CATALOG_DIR, _need, _read_toml
+from lake.catalog.load import CATALOG_DIR, need, read_toml
 from lake.catalog.model import Catalog
 
 
@@ -46,15 +46,15 @@ class Library:
 
 
 def load_libraries_from(path: Path, catalog: Catalog) -> dict[str, Library]:
-    raw = _read_toml(path)
+    raw = read_toml(path)
     libraries: dict[str, Library] = {}
     for library_id, table in raw.items():
         where = f"{path}: [{library_id}]"
         attributes = []
-        for name, spec in _need(table, "attributes", dict, where).items():
+        for name, spec in need(table, "attributes", dict, where).items():
             attr_where = f"{path}: [{library_id}.attributes.{name}]"
             refs = []
-            for text in _need(spec, "sources", list, attr_where):
+            for text in need(spec, "sources", list, attr_where):
                 dataset, _, column = str(text).partition(".")
                 if dataset not in catalog.datasets:
                     raise ConfigError(
@@ -67,18 +67,18 @@ def load_libraries_from(path: Path, catalog: Catalog) -> dict[str, Library]:
                 refs.append(SourceRef(dataset, column))
             if not refs:
                 raise ConfigError("sources is empty; name at least the authoritative source", location=attr_where)
-            attributes.append(Attribute(name, tuple(refs), _need(spec, "description", str, attr_where),
+            attributes.append(Attribute(name, tuple(refs), need(spec, "description", str, attr_where),
                                         bool(spec.get("compare", True))))
-        anchor = tuple(_need(table, "anchor", list, where))
+        anchor = tuple(need(table, "anchor", list, where))
         for dataset in anchor:
             if dataset not in catalog.datasets:
                 raise ConfigError(f"anchor dataset {dataset!r} is not in the catalog", location=where)
         libraries[library_id] = Library(
             id=library_id,
-            name=_need(table, "name", str, where),
-            key=_need(table, "key", str, where),
+            name=need(table, "name", str, where),
+            key=need(table, "key", str, where),
             anchor=anchor,
-            description=_need(table, "description", str, where),
+            description=need(table, "description", str, where),
             attributes=tuple(attributes),
         )
     return libraries

@@ -49,7 +49,7 @@ KNOWN_RULES = {
 }
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -58,7 +58,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read: {exc.strerror}", location=str(path)) from exc
 
 
-def _need(table: dict[str, Any], key: str, kind: type, where: str) -> Any:
+def need(table: dict[str, Any], key: str, kind: type, where: str) -> Any:
     if key not in table:
         raise ConfigError(f"missing required key {key!r}; add it", location=where)
     value = table[key]
@@ -96,14 +96,14 @@ def uscc_is_valid(code: str) -> bool:
 
 
 def load_departments(path: Path) -> dict[str, Department]:
-    raw = _read_toml(path)
+    raw = read_toml(path)
     departments: dict[str, Department] = {}
     codes: dict[str, str] = {}
     for dept_id, table in raw.items():
         where = f"{path}: [{dept_id}]"
         if not IDENTIFIER.match(dept_id):
             raise ConfigError("department ids are lower_snake_case ASCII", location=where)
-        code = _need(table, "code", str, where)
+        code = need(table, "code", str, where)
         if not uscc_is_valid(code):
             hint = "check its length, alphabet and check character"
             if len(code) == 18 and all(ch in USCC_ALPHABET for ch in code[:17]):
@@ -115,13 +115,13 @@ def load_departments(path: Path) -> dict[str, Department]:
         if code in codes:
             raise ConfigError(f"code {code!r} is already used by [{codes[code]}]", location=where)
         codes[code] = dept_id
-        sla = _need(table, "sla_days", int, where)
+        sla = need(table, "sla_days", int, where)
         if sla <= 0:
             raise ConfigError(f"sla_days must be positive, got {sla}", location=where)
         departments[dept_id] = Department(
             id=dept_id,
-            name=_need(table, "name", str, where),
-            short_name=_need(table, "short_name", str, where),
+            name=need(table, "name", str, where),
+            short_name=need(table, "short_name", str, where),
             code=code,
             sla_days=sla,
         )
@@ -159,18 +159,18 @@ def load_code_tables(folder: Path) -> dict[str, CodeTable]:
 
 
 def load_elements(path: Path, code_tables: dict[str, CodeTable]) -> dict[str, DataElement]:
-    raw = _read_toml(path)
+    raw = read_toml(path)
     elements: dict[str, DataElement] = {}
     for element_id, table in raw.items():
         where = f"{path}: [{element_id}]"
-        type_ = _need(table, "type", str, where)
+        type_ = need(table, "type", str, where)
         if type_ not in ELEMENT_TYPES:
             raise ConfigError(
                 f"type {type_!r} is not one of {', '.join(sorted(ELEMENT_TYPES))} "
                 "(the catalog guide's item types, docs/catalog.md)",
                 location=where,
             )
-        rule = _need(table, "rule", str, where)
+        rule = need(table, "rule", str, where)
         if rule not in KNOWN_RULES:
             raise ConfigError(
                 f"rule {rule!r} is unknown{did_you_mean(rule, KNOWN_RULES)}; "
@@ -188,9 +188,9 @@ def load_elements(path: Path, code_tables: dict[str, CodeTable]) -> dict[str, Da
             raise ConfigError("rule 'code' needs a code_table", location=where)
         elements[element_id] = DataElement(
             id=element_id,
-            name=_need(table, "name", str, where),
+            name=need(table, "name", str, where),
             type=type_,
-            length=_need(table, "length", int, where),
+            length=need(table, "length", int, where),
             rule=rule,
             standard=table.get("standard", ""),
             code_table=code_table,
@@ -200,7 +200,7 @@ def load_elements(path: Path, code_tables: dict[str, CodeTable]) -> dict[str, Da
 
 def load_classification(path: Path) -> dict[str, str]:
     """Map each classification code prefix (``1``, ``101``, ``101001``) to its name."""
-    raw = _read_toml(path)
+    raw = read_toml(path)
     names: dict[str, str] = {}
 
     def code_of(code: str, digits: int, level: str, where: str) -> str:
@@ -212,14 +212,14 @@ def load_classification(path: Path) -> dict[str, str]:
             )
         return code
 
-    for class_code, class_table in _need(raw, "classes", dict, str(path)).items():
+    for class_code, class_table in need(raw, "classes", dict, str(path)).items():
         where = f"{path}: [classes.{class_code}]"
         prefix = code_of(class_code, 1, "class (类)", where)
-        names[prefix] = _need(class_table, "name", str, where)
+        names[prefix] = need(class_table, "name", str, where)
         for item_code, item_table in class_table.get("items", {}).items():
             item_where = f"{where[:-1]}.items.{item_code}]"
             item_prefix = prefix + code_of(item_code, 2, "item (项)", item_where)
-            names[item_prefix] = _need(item_table, "name", str, item_where)
+            names[item_prefix] = need(item_table, "name", str, item_where)
             for sub_code, sub_name in item_table.get("subitems", {}).items():
                 sub_where = f"{item_where} subitems.{sub_code}"
                 sub_prefix = item_prefix + code_of(sub_code, 3, "subitem (目)", sub_where)
@@ -235,7 +235,7 @@ def _load_dataset(
     elements: dict[str, DataElement],
     classification: dict[str, str],
 ) -> Dataset:
-    table = _read_toml(path)
+    table = read_toml(path)
     where = str(path)
     unknown_keys = sorted(set(table) - DATASET_KEYS)
     if unknown_keys:
@@ -244,7 +244,7 @@ def _load_dataset(
             "docs/catalog.md lists the keys of a catalog entry",
             location=f"{where}: {unknown_keys[0]}",
         )
-    dataset_id = _need(table, "id", str, where)
+    dataset_id = need(table, "id", str, where)
     if not IDENTIFIER.match(dataset_id):
         raise ConfigError(f"id {dataset_id!r} must be lower_snake_case ASCII", location=where)
     if path.stem != dataset_id:
@@ -252,7 +252,7 @@ def _load_dataset(
             f"id {dataset_id!r} must match the file name {path.name!r}; rename the file or fix the id",
             location=where,
         )
-    code = _need(table, "code", str, where)
+    code = need(table, "code", str, where)
     match = RESOURCE_CODE.match(code)
     if not match:
         raise ConfigError(
@@ -269,7 +269,7 @@ def _load_dataset(
             "add it there or fix the code",
             location=f"{where}: code",
         )
-    provider_id = _need(table, "provider", str, where)
+    provider_id = need(table, "provider", str, where)
     if provider_id not in departments:
         raise ConfigError(
             f"provider {provider_id!r} is not in departments.toml{did_you_mean(provider_id, departments)}",
@@ -300,12 +300,12 @@ def _load_dataset(
     items: list[Item] = []
     seen_columns: set[str] = set()
     seen_sources: set[str] = set()
-    raw_items = _need(table, "items", list, where)
+    raw_items = need(table, "items", list, where)
     if not raw_items:
         raise ConfigError("items is empty; list the dataset's information items", location=where)
     for index, raw_item in enumerate(raw_items):
         item_where = f"{where}: items[{index}]"
-        column = _need(raw_item, "column", str, item_where)
+        column = need(raw_item, "column", str, item_where)
         item_where = f"{where}: items[{index}] ({column})"
         if not IDENTIFIER.match(column):
             raise ConfigError(f"column {column!r} must be lower_snake_case ASCII", location=item_where)
@@ -313,13 +313,13 @@ def _load_dataset(
             raise ConfigError(
                 f"column {column!r} appears twice; give each item its own column name", location=item_where
             )
-        source = _need(raw_item, "source", str, item_where)
+        source = need(raw_item, "source", str, item_where)
         if source in seen_sources:
             raise ConfigError(
                 f"source header {source!r} appears twice; each item maps one header of the source",
                 location=item_where,
             )
-        element = _need(raw_item, "element", str, item_where)
+        element = need(raw_item, "element", str, item_where)
         if element not in elements:
             raise ConfigError(
                 f"element {element!r} is not a known data element{did_you_mean(element, elements)}; "
@@ -343,13 +343,13 @@ def _load_dataset(
                 column=column,
                 source=source,
                 element=element,
-                description=_need(raw_item, "description", str, item_where),
+                description=need(raw_item, "description", str, item_where),
                 required=bool(raw_item.get("required", False)),
                 pi=pi,  # type: ignore[arg-type]
                 grade=grade,
             )
         )
-    key = tuple(_need(table, "key", list, where))
+    key = tuple(need(table, "key", list, where))
     for column in key:
         if column not in seen_columns:
             raise ConfigError(
@@ -357,8 +357,8 @@ def _load_dataset(
                 "key lists the columns of items that identify a row",
                 location=f"{where}: key",
             )
-    share_raw = _need(table, "share", dict, where)
-    open_raw = _need(table, "open", dict, where)
+    share_raw = need(table, "share", dict, where)
+    open_raw = need(table, "open", dict, where)
     share_type = _choice(share_raw.get("type"), get_args(ShareType), "share.type", f"{where}: share")
     if share_type == "conditional" and not share_raw.get("conditions"):
         raise ConfigError(
@@ -367,15 +367,15 @@ def _load_dataset(
             location=f"{where}: share",
         )
     open_type = _choice(open_raw.get("type"), get_args(OpenType), "open.type", f"{where}: open")
-    publish_date = _need(table, "publish_date", dt.date, where)
+    publish_date = need(table, "publish_date", dt.date, where)
     return Dataset(
         id=dataset_id,
         code=code,
-        name=_need(table, "name", str, where),
+        name=need(table, "name", str, where),
         provider=departments[provider_id],
-        abstract=_need(table, "abstract", str, where),
+        abstract=need(table, "abstract", str, where),
         format=fmt,  # type: ignore[arg-type]
-        file_pattern=_need(table, "file_pattern", str, where),
+        file_pattern=need(table, "file_pattern", str, where),
         update_cycle=_choice(  # type: ignore[arg-type]
             table.get("update_cycle"), get_args(UpdateCycle), "update_cycle", f"{where}: update_cycle"
         ),
