@@ -31,7 +31,10 @@ COMMANDS: dict[str, str] = {
     "tables": "govlake.commands.tables",
     "sql": "govlake.commands.sql",
     "audit": "govlake.commands.audit",
+    "publish": "govlake.commands.publish",
+    "views": "govlake.commands.views",
     "bench": "govlake.commands.bench",
+    "app": "govlake.commands.app",
 }
 
 

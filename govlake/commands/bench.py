@@ -11,6 +11,7 @@ from govlake.commands import home_of
 BENCHES: dict[str, str] = {
     "ingest": "govlake.bench.ingest",
     "build": "govlake.bench.build",
+    "sql": "govlake.bench.sql",
 }
 
 
