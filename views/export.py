@@ -63,6 +63,8 @@ PORTABLE_FUNCTIONS: frozenset[type[exp.Func]] = frozenset({
     exp.Count, exp.Sum, exp.Min, exp.Max, exp.Avg, exp.Coalesce, exp.Cast, exp.TryCast, exp.Case, exp.If,
     exp.StartsWith, exp.Left, exp.Right, exp.Substring, exp.Length, exp.Concat, exp.RegexpLike, exp.Lower,
     exp.Upper, exp.Abs, exp.Round, exp.Floor, exp.Ceil, exp.Nullif, exp.Greatest, exp.Least,
+    # list membership (the name mask): ARRAY_CONTAINS(ARRAY(...)) in Spark, CONTAINS(ARRAY[...]) in Trino
+    exp.ArrayContains, exp.Array,
 })
 
 
