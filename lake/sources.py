@@ -7,23 +7,34 @@ text, for quarantine. A problem with the whole file (unreadable encoding, not th
 format it claims) raises :class:`~govlake.errors.ContractError`, so the file is refused
 before anything is written.
 
+Big CSV and JSON Lines files are parsed in pieces on a few threads (Arrow and polars
+release the GIL). Every piece knows the number of its first line, so records, line
+numbers and bad records are exactly those of a single pass over the file.
+
 Readers are registered in :data:`READERS`, one per catalog ``format``.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import json
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from govlake.errors import ContractError
 
 if TYPE_CHECKING:
     import numpy as np
+    import polars as pl
     import pyarrow as pa
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 BOM = b"\xef\xbb\xbf"
 #: A file with more undecodable or malformed records than this share is refused whole:
@@ -32,6 +43,10 @@ MAX_BAD_SHARE = 0.2
 MIN_BAD_TO_REFUSE = 10
 #: Records per chunk when isolating malformed JSON lines.
 JSON_CHUNK_LINES = 65_536
+#: Text per CSV parse task. Big files are parsed in pieces cut at line ends, on several
+#: threads (Arrow releases the GIL), and each piece knows the number of its first line,
+#: so bad rows keep their exact line numbers.
+CSV_PIECE_BYTES = 4 << 20
 
 
 @dataclass
@@ -63,12 +78,27 @@ class Decoded:
     bad: list[BadRecord]
 
 
-def _line_spans(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+def _positions(data: bytes | bytearray, byte: int) -> np.ndarray:
+    """Offsets (int64) of every occurrence of ``byte``, found block by block.
+
+    Comparing in cache-sized blocks is about twice as fast on a large file as one pass,
+    and numpy does it without the GIL.
+    """
+    import numpy as np
+
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    block = 1 << 20
+    return np.concatenate([np.zeros(0, dtype=np.int64)] + [
+        np.flatnonzero(buffer[offset:offset + block] == byte) + offset for offset in range(0, len(buffer), block)
+    ]).astype(np.int64)
+
+
+def _line_spans(data: bytes | bytearray) -> tuple[np.ndarray, np.ndarray]:
     """Start and end offsets (end excludes the newline and a trailing CR) of every line."""
     import numpy as np
 
     buffer = np.frombuffer(data, dtype=np.uint8)
-    newlines = np.flatnonzero(buffer == 10)
+    newlines = _positions(data, 10)
     starts = np.concatenate(([0], newlines + 1)).astype(np.int64)
     ends = np.concatenate((newlines, [len(data)])).astype(np.int64)
     if len(data) and data.endswith(b"\n"):
@@ -92,12 +122,33 @@ def decode(data: bytes, *, file: str, declared: str | None) -> Decoded:
         if declared in {"gbk", "gb18030"}:
             candidates = [declared, "gb18030", "utf-8"] if declared == "gbk" else ["gb18030", "utf-8"]
     for encoding in candidates:
+        if encoding == "utf-8":
+            if _is_utf8(body):
+                return Decoded(body, label or encoding, [])
+            continue
         try:
-            text = body.decode(encoding)
+            text = body.decode(encoding)  # one C call for the whole file
         except UnicodeDecodeError:
             continue
-        return Decoded(text.encode("utf-8") if encoding != "utf-8" else body, label or encoding, [])
+        return Decoded(text.encode("utf-8"), label or encoding, [])
     return _decode_lines(body, file=file, candidates=candidates, label=label)
+
+
+def _is_utf8(body: bytes) -> bool:
+    """Whether ``body`` is valid UTF-8, checked by Arrow in place: no str copy of a large file.
+
+    Arrow's validator and Python's codec agree, including on surrogates and overlong forms.
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    offsets = pa.py_buffer(np.array([0, len(body)], dtype=np.int64))
+    text = pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(body)])
+    try:
+        text.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def _decode_lines(body: bytes, *, file: str, candidates: list[str], label: str) -> Decoded:
@@ -141,8 +192,12 @@ def _decode_lines(body: bytes, *, file: str, candidates: list[str], label: str) 
     return Decoded(b"\n".join(out), label or encoding, bad)
 
 
+@functools.lru_cache(maxsize=4096)
 def _fold_header(name: str) -> str:
-    """Headers compare after folding full-width forms and dropping whitespace."""
+    """Headers compare after folding full-width forms and dropping whitespace.
+
+    Cached: GeoJSON folds every feature's property names, which repeat.
+    """
     folded = "".join(chr(ord(ch) - 0xFEE0) if 0xFF01 <= ord(ch) <= 0xFF5E else ch for ch in name)
     return "".join(folded.split())
 
@@ -158,20 +213,170 @@ def _too_many_bad(bad: int, total: int, file: str, what: str) -> None:
 
 # --- CSV ---------------------------------------------------------------------------------
 
-def read_csv(path: Path, data: bytes, *, declared_encoding: str | None) -> SourceRead:
-    """Comma-separated text with a header line; records with the wrong field count are bad."""
+def _in_threads(function: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    """``[function(item) for item in items]``, on a few threads when there is more than one item."""
+    if len(items) <= 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(len(items), os.cpu_count() or 1, 4),
+                            thread_name_prefix="govlake-parse") as pool:
+        return list(pool.map(function, items))
+
+
+def _header_line(text: bytes, file: str) -> tuple[int, bytes, int]:
+    """The first non-blank line: its number, its text (without CR) and the offset just past it."""
+    position, number = 0, 1
+    while position < len(text):
+        newline = text.find(b"\n", position)
+        end = len(text) if newline < 0 else newline
+        content = end - 1 if end > position and text[end - 1] == 13 else end
+        if content > position:
+            return number, text[position:content], end + 1
+        position, number = end + 1, number + 1
+    raise ContractError("the file is empty: no header line", file=file)
+
+
+@dataclass(frozen=True)
+class _Piece:
+    start: int  # offset of the piece's first line
+    end: int  # offset just past its last line
+    first_line: int  # physical number of its first line
+    lines: int  # physical lines in it, blank ones included
+    plain: bool  # no blank line and no lone CR: the n-th record Arrow finds is the n-th line
+
+
+def _pieces(text: bytes, start: int, first_line: int, size: int) -> list[_Piece]:
+    """Cut ``text[start:]`` at line ends into pieces of about ``size`` bytes (vectorized)."""
+    import numpy as np
+
+    buffer = np.frombuffer(text, dtype=np.uint8)
+    newlines = _positions(text, 10)
+    newlines = newlines[newlines >= start]
+    starts = np.concatenate(([start], newlines + 1)).astype(np.int64)
+    stops = np.concatenate((newlines + 1, [len(text)])).astype(np.int64)  # just past each line
+    if starts[-1] >= len(text):  # nothing after the last newline
+        starts, stops = starts[:-1], stops[:-1]
+    if not len(starts):
+        return []
+    ends = stops - (np.arange(len(starts)) < len(newlines))  # without the newline, where there is one
+    crlf = (ends > starts) & (buffer[np.maximum(ends - 1, 0)] == 13)
+    blank = ends - crlf == starts
+    lone_cr = np.zeros(0, dtype=np.int64)  # a CR not followed by LF: Arrow ends a record there, we do not
+    if text.find(b"\r", start) >= 0:
+        crs = _positions(text, 13)
+        crs = crs[crs >= start]
+        lone_cr = crs[(crs + 1 >= len(text)) | (buffer[np.minimum(crs + 1, len(text) - 1)] != 10)]
+    pieces: list[_Piece] = []
+    first = 0
+    while first < len(starts):
+        last = min(max(int(np.searchsorted(starts, starts[first] + size)), first + 1), len(starts))
+        begin, end = int(starts[first]), int(stops[last - 1])
+        plain = not blank[first:last].any() and np.searchsorted(lone_cr, begin) == np.searchsorted(lone_cr, end)
+        pieces.append(_Piece(begin, end, first_line + first, last - first, bool(plain)))
+        first = last
+    return pieces
+
+
+class _NotPiecewise(Exception):
+    """A piece did not decode in the declared encoding: decode the whole file the general way."""
+
+
+def _read_csv_piece(text: bytes, piece: _Piece, headers: list[str], file: str,
+                    transcode: str | None) -> tuple[pa.Table, np.ndarray, list[BadRecord]]:
+    """Parse one piece of a CSV body; return its records, their line numbers and its bad rows.
+
+    With ``transcode``, ``text`` is the file as sent and the piece is decoded from that
+    encoding first: GBK decoding holds the GIL, so one piece decodes while Arrow parses
+    another. Lines are the same in GBK and UTF-8 (CR and LF are never part of a character).
+    """
     import numpy as np
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    decoded = decode(data, file=str(path), declared=declared_encoding)
+    if transcode is not None:
+        try:
+            text = text[piece.start:piece.end].decode(transcode).encode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _NotPiecewise from exc
+        piece = _Piece(0, len(text), piece.first_line, piece.lines, piece.plain)
+    bad: list[BadRecord] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        bad.append(BadRecord(
+            int(row.number) if row.number is not None else -1,  # the n-th non-blank line of the piece
+            f"wrong number of fields: expected {row.expected_columns}, found {row.actual_columns}",
+            row.text,
+        ))
+        return "skip"
+
+    source = pa.BufferReader(pa.py_buffer(text)[piece.start:piece.end])
+    if text.startswith(BOM, piece.start):  # Arrow would drop it; a blank line first keeps it as data
+        source = pa.BufferReader(b"\n" + text[piece.start:piece.end])
+    try:
+        table = pacsv.read_csv(
+            source,
+            read_options=pacsv.ReadOptions(use_threads=False, column_names=headers, block_size=1 << 20),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.large_string() for name in headers},
+                strings_can_be_null=True, quoted_strings_can_be_null=True, null_values=[""],
+                check_utf8=False,  # decode() returned valid UTF-8
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise ContractError(f"not readable as CSV: {str(exc).splitlines()[0]}", file=file) from exc
+    if piece.plain and table.num_rows + len(bad) == piece.lines:  # the n-th record is the n-th line
+        lines = np.arange(piece.first_line, piece.first_line + piece.lines, dtype=np.int64)
+    else:  # blank lines (or undecodable lines blanked by decode): number the non-blank ones
+        starts, ends = _line_spans(text[piece.start:piece.end])
+        lines = np.flatnonzero(ends > starts).astype(np.int64) + piece.first_line
+    numbers = np.array([record.line for record in bad], dtype=np.int64)  # n-th non-blank line of the piece
+    accounted = table.num_rows + len(bad) == len(lines) and bool(((numbers >= 1) & (numbers <= len(lines))).all())
+    for record in bad:
+        if 0 < record.line <= len(lines):
+            record.line = int(lines[record.line - 1])
+    line_numbers = lines[~np.isin(lines, np.array([record.line for record in bad], dtype=np.int64))]
+    if not accounted or len(line_numbers) != table.num_rows:  # each non-blank line must be one record
+        raise ContractError(
+            f"could not account for every record ({table.num_rows} parsed, {len(line_numbers)} expected "
+            f"in lines {piece.first_line}-{piece.first_line + piece.lines - 1}); "
+            "check for quoted values that span lines",
+            file=file,
+        )
+    return table, line_numbers, bad
+
+
+def read_csv(path: Path, data: bytes, *, declared_encoding: str | None) -> SourceRead:
+    """Comma-separated text with a header line; records with the wrong field count are bad.
+
+    A file declared GBK or GB18030 is decoded piece by piece as it is parsed; if any piece
+    does not decode, the whole file goes through :func:`decode` (detection, quarantine of
+    undecodable lines), exactly as a file of any other encoding does.
+    """
+    if declared_encoding in {"gbk", "gb18030"} and not data.startswith(BOM):
+        try:
+            return _read_csv(path, data, transcode=declared_encoding)
+        except _NotPiecewise:
+            pass
+    return _read_csv(path, data, declared_encoding=declared_encoding)
+
+
+def _read_csv(path: Path, data: bytes, *, declared_encoding: str | None = None,
+              transcode: str | None = None) -> SourceRead:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    if transcode is not None:
+        decoded = Decoded(data, transcode, [])  # decoded piece by piece below
+    else:
+        decoded = decode(data, file=str(path), declared=declared_encoding)
     text = decoded.text
-    starts, ends = _line_spans(text)
-    nonblank = np.flatnonzero(ends > starts) + 1  # 1-based line numbers
-    if len(nonblank) == 0:
-        raise ContractError("the file is empty: no header line", file=str(path))
-    header_line = int(nonblank[0])
-    header_bytes = text[starts[header_line - 1]:ends[header_line - 1]]
+    header_line, header_bytes, body_start = _header_line(text, str(path))
+    if transcode is not None:
+        try:
+            header_bytes = header_bytes.decode(transcode).encode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _NotPiecewise from exc
     try:
         raw_headers: dict[str, object] = next(iter(pacsv.read_csv(io.BytesIO(header_bytes + b"\n"),
                                                read_options=pacsv.ReadOptions(autogenerate_column_names=True))
@@ -183,44 +388,18 @@ def read_csv(path: Path, data: bytes, *, declared_encoding: str | None) -> Sourc
         duplicates = sorted({h for h in headers if headers.count(h) > 1})
         raise ContractError(f"duplicate column headers {duplicates}; each column must appear once",
                             file=str(path), columns=duplicates)
+    # A quoted value may hold a line break, and a piece must not end inside one: a file with
+    # quotes is parsed as one piece (one thread), which finds such values and refuses the file.
+    quoted = text.find(b'"', body_start) >= 0
+    pieces = _pieces(text, body_start, header_line + 1, len(text) if quoted else CSV_PIECE_BYTES)
+    parsed = _in_threads(lambda piece: _read_csv_piece(text, piece, headers, str(path), transcode), pieces)
     bad: list[BadRecord] = list(decoded.bad)
-
-    def on_invalid(row: pacsv.InvalidRow) -> str:
-        bad.append(BadRecord(
-            int(row.number) if row.number is not None else -1,
-            f"wrong number of fields: expected {row.expected_columns}, found {row.actual_columns}",
-            row.text,
-        ))
-        return "skip"
-
-    try:
-        table = pacsv.read_csv(
-            io.BytesIO(text[starts[header_line - 1]:]),
-            read_options=pacsv.ReadOptions(use_threads=False, column_names=headers, skip_rows=1,
-                                           block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
-            convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.large_string() for name in headers},
-                strings_can_be_null=True, quoted_strings_can_be_null=True, null_values=[""],
-            ),
-        )
-    except pa.ArrowInvalid as exc:
-        raise ContractError(f"not readable as CSV: {str(exc).splitlines()[0]}", file=str(path)) from exc
-    # pyarrow numbers the non-blank lines from where it started reading (header = 1);
-    # map those back to physical line numbers.
-    from_header = nonblank[nonblank >= header_line]
-    for record in bad[len(decoded.bad):]:
-        if 0 < record.line <= len(from_header):
-            record.line = int(from_header[record.line - 1])
-    bad_lines = np.array([record.line for record in bad], dtype=np.int64)
-    data_lines = nonblank[nonblank > header_line]
-    line_numbers = data_lines[~np.isin(data_lines, bad_lines)]
-    if len(line_numbers) != table.num_rows:
-        raise ContractError(
-            f"could not account for every record ({table.num_rows} parsed, {len(line_numbers)} expected); "
-            "check for quoted values that span lines",
-            file=str(path),
-        )
+    for _, _, piece_bad in parsed:
+        bad.extend(piece_bad)
+    schema = pa.schema([pa.field(name, pa.large_string()) for name in headers])
+    table = pa.concat_tables([piece_table for piece_table, _, _ in parsed]) if parsed else schema.empty_table()
+    line_numbers = (np.concatenate([numbers for _, numbers, _ in parsed]) if parsed
+                    else np.zeros(0, dtype=np.int64))
     _too_many_bad(len(bad), table.num_rows + len(bad), str(path), "CSV rows")
     return SourceRead(table, line_numbers, sorted(bad, key=lambda r: r.line), decoded.encoding, headers)
 
@@ -238,8 +417,15 @@ def _json_reason(line: bytes) -> str:
 
 
 def _sample_keys(text: bytes, limit: int = 2000) -> list[str]:
+    """Keys of the objects on the first ``limit`` lines, in order of appearance."""
+    end = -1
+    for _ in range(limit):  # cut before splitting: split(maxsplit) would copy the rest of the file
+        end = text.find(b"\n", end + 1)
+        if end < 0:
+            end = len(text)
+            break
     keys: dict[str, None] = {}
-    for line in text.split(b"\n", limit)[:limit]:
+    for line in text[:end].split(b"\n"):
         try:
             value = json.loads(line)
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -249,26 +435,25 @@ def _sample_keys(text: bytes, limit: int = 2000) -> list[str]:
     return list(keys)
 
 
-def _set_aside_broken_lines(text: bytes, starts: np.ndarray, ends: np.ndarray,
-                            bad: list[BadRecord]) -> tuple[bytes, np.ndarray]:
+def _set_aside_broken_lines(text: bytes, starts: np.ndarray, ends: np.ndarray, bad: list[BadRecord]) -> list[int]:
     """Find lines that cannot be a JSON object cheaply, so one bad line does not split chunks.
 
     A line that does not start with ``{`` and end with ``}`` is checked on its own; the
-    broken ones become bad records and are treated as blank from then on. Subtler
-    breakage is still caught by the chunked parse below.
+    broken ones become bad records, and their indexes (0-based) are returned so the parse
+    below leaves them out. Subtler breakage is still caught by the chunked parse.
     """
     import numpy as np
 
     buffer = np.frombuffer(text, dtype=np.uint8)
     nonblank = ends > starts
-    suspects = np.zeros(len(starts), dtype=bool)
     if not nonblank.any():
-        return text, suspects
+        return []
     first = np.zeros(len(starts), dtype=np.uint8)
     last = np.zeros(len(starts), dtype=np.uint8)
     first[nonblank] = buffer[starts[nonblank]]
     last[nonblank] = buffer[ends[nonblank] - 1]
     candidates = np.flatnonzero(nonblank & ((first != ord("{")) | (last != ord("}"))))
+    broken: list[int] = []
     for index in candidates:
         line = text[starts[index]:ends[index]]
         try:
@@ -277,19 +462,68 @@ def _set_aside_broken_lines(text: bytes, starts: np.ndarray, ends: np.ndarray,
         except (json.JSONDecodeError, UnicodeDecodeError):
             pass
         bad.append(BadRecord(int(index) + 1, _json_reason(line), line.decode("utf-8", "replace")))
-        suspects[index] = True
-    if suspects.any():
-        pieces, position = [], 0
-        for index in np.flatnonzero(suspects):
-            pieces.append(text[position:starts[index]])
-            position = ends[index]
-        pieces.append(text[position:])
-        text = b"".join(pieces)
-    return text, suspects
+        broken.append(int(index))
+    return broken
+
+
+def _parse_jsonl_lines(text: bytes, starts: np.ndarray, ends: np.ndarray, broken: np.ndarray, first: int,
+                       last: int, schema: dict[str, type[pl.String]], file: str,
+                       ) -> tuple[list[pl.DataFrame], list[np.ndarray], list[BadRecord]]:
+    """Parse lines [first, last) (0-based), leaving out blank lines and the ``broken`` ones (sorted).
+
+    A chunk that fails is halved until the bad lines are found.
+    """
+    import numpy as np
+    import polars as pl
+
+    frames: list[pl.DataFrame] = []
+    numbers: list[np.ndarray] = []
+    bad: list[BadRecord] = []
+    skip = ends == starts
+    skip[broken] = True
+    view = memoryview(text)
+
+    def chunk_text(first: int, last: int) -> bytes:
+        """Lines [first, last), broken ones emptied (their line break kept): polars skips empty lines."""
+        inside = broken[np.searchsorted(broken, first):np.searchsorted(broken, last)]
+        parts, position = [], int(starts[first])
+        for index in inside:
+            parts.append(view[position:starts[index]])
+            position = int(ends[index])
+        parts.append(view[position:ends[last - 1]])
+        return b"".join(parts)
+
+    def parse(first: int, last: int) -> None:
+        lines = np.arange(first, last)
+        lines = lines[~skip[first:last]]
+        if len(lines) == 0:
+            return
+        try:
+            frame = pl.read_ndjson(io.BytesIO(chunk_text(first, last)), schema=schema)
+        except Exception:
+            if last - first == 1:
+                line = text[starts[first]:ends[first]]
+                bad.append(BadRecord(first + 1, _json_reason(line), line.decode("utf-8", "replace")))
+                return
+            middle = (first + last) // 2
+            parse(first, middle)
+            parse(middle, last)
+            return
+        if frame.height != len(lines):  # should not happen; refuse rather than guess
+            raise ContractError("could not account for every JSON line", file=file)
+        frames.append(frame)
+        numbers.append(lines + 1)
+
+    parse(first, last)
+    return frames, numbers, bad
 
 
 def read_jsonl(path: Path, data: bytes, *, declared_encoding: str | None) -> SourceRead:
-    """One JSON object per line; lines that do not parse as an object are bad."""
+    """One JSON object per line; lines that do not parse as an object are bad.
+
+    Chunks of lines are parsed by polars on a few threads; each chunk knows its line
+    numbers, so the result is the same as parsing line by line.
+    """
     import numpy as np
     import polars as pl
     import pyarrow as pa
@@ -302,44 +536,23 @@ def read_jsonl(path: Path, data: bytes, *, declared_encoding: str | None) -> Sou
         raise ContractError("no JSON object found in the first lines; is this JSON Lines?", file=str(path))
     header_map = {_fold_header(key): key for key in raw_keys}
     schema = {key: pl.String for key in raw_keys}
-    frames: list[pl.DataFrame] = []
-    numbers: list[np.ndarray] = []
     bad: list[BadRecord] = list(decoded.bad)
-    text, suspects = _set_aside_broken_lines(text, starts, ends, bad)
-    if suspects.any():
-        starts, ends = _line_spans(text)
-    blank = ends == starts
-
-    def parse(first: int, last: int) -> None:  # lines [first, last), 0-based
-        lines = np.arange(first, last)
-        lines = lines[~blank[first:last]]
-        if len(lines) == 0:
-            return
-        chunk = text[starts[first]:ends[last - 1]]
-        try:
-            frame = pl.read_ndjson(io.BytesIO(chunk), schema=schema)
-        except Exception:
-            if last - first == 1:
-                line = text[starts[first]:ends[first]]
-                bad.append(BadRecord(first + 1, _json_reason(line), line.decode("utf-8", "replace")))
-                return
-            middle = (first + last) // 2
-            parse(first, middle)
-            parse(middle, last)
-            return
-        if frame.height != len(lines):  # should not happen; refuse rather than guess
-            raise ContractError("could not account for every JSON line", file=str(path))
-        frames.append(frame)
-        numbers.append(lines + 1)
-
-    for first in range(0, len(starts), JSON_CHUNK_LINES):
-        parse(first, min(first + JSON_CHUNK_LINES, len(starts)))
+    broken = np.array(_set_aside_broken_lines(text, starts, ends, bad), dtype=np.int64)
+    chunks = [(first, min(first + JSON_CHUNK_LINES, len(starts))) for first in range(0, len(starts), JSON_CHUNK_LINES)]
+    parsed = _in_threads(lambda lines: _parse_jsonl_lines(text, starts, ends, broken, *lines, schema, str(path)),
+                         chunks)
+    frames = [frame for chunk_frames, _, _ in parsed for frame in chunk_frames]
+    numbers = [array for _, chunk_numbers, _ in parsed for array in chunk_numbers]
+    for _, _, chunk_bad in parsed:
+        bad.extend(chunk_bad)
     combined = pl.concat(frames) if frames else pl.DataFrame(schema=schema)
     combined = combined.rename({key: _fold_header(key) for key in raw_keys if key != _fold_header(key)})
     line_numbers = np.concatenate(numbers) if numbers else np.zeros(0, dtype=np.int64)
     _too_many_bad(len(bad), combined.height + len(bad), str(path), "JSON lines")
-    table = combined.to_arrow()
-    table = table.cast(pa.schema([pa.field(name, pa.large_string()) for name in table.column_names]))
+    table = combined.to_arrow(compat_level=pl.CompatLevel.oldest())  # large_string, not views
+    schema_text = pa.schema([pa.field(name, pa.large_string()) for name in table.column_names])
+    if not table.schema.equals(schema_text):
+        table = table.cast(schema_text)
     return SourceRead(table, line_numbers.astype(np.int64), sorted(bad, key=lambda r: r.line),
                       decoded.encoding, list(header_map))
 

@@ -201,3 +201,208 @@ def test_tables_json_lists_every_table(home, write_csv, capsys, command):
     assert listed["raw.hukou"]["rows"] == 2 and listed["raw.hukou"]["version"] == 0
     assert listed["raw.hukou"]["zone"] == "raw" and Path(listed["raw.hukou"]["path"]).is_dir()
     assert "system.ingest_log" in listed
+
+
+# --- speed paths: pieces, chunks, files at once; each must give the one-pass result --------
+
+
+def hukou_lines(count: int) -> list[str]:
+    """``count`` well-formed hukou records as CSV lines (unique resident ids)."""
+    template = ",".join(HUKOU_ROWS[0].values())
+    return [template.replace("330106199003071236", f"33010619900307{index:04d}") for index in range(count)]
+
+
+def hukou_csv(tmp_path: Path, name: str, lines: list[str], *, encoding: str = "gbk", newline: str = "\r\n") -> Path:
+    path = tmp_path / "in" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes((newline.join([",".join(HUKOU_ROWS[0]), *lines]) + newline).encode(encoding))
+    return path
+
+
+def test_csv_parsed_in_pieces_keeps_exact_line_numbers_and_reconciles(home, tmp_path, monkeypatch):
+    from lake import sources
+
+    lines = hukou_lines(300)
+    lines[120] = "330106199003079999,只有两列"  # malformed, mid-file: physical line 122
+    lines[121] = ""  # blank: line 123 is skipped, numbers after it do not shift
+    lines[200] = " " + lines[200][lines[200].index(","):]  # blank key: line 202
+    lines[299] = "330106199003078888,a,b"  # malformed, last line: 301
+    path = hukou_csv(tmp_path, "公安_户籍人口_pieces.csv", lines)
+    monkeypatch.setattr(sources, "CSV_PIECE_BYTES", 256)  # dozens of pieces, parsed on threads
+    [outcome] = ingest(home, [path])
+    assert (outcome.rows_read, outcome.rows_loaded, outcome.rows_quarantined) == (299, 296, 3)
+    bad = quarantine(home).sort("source_row")
+    assert bad["source_row"].to_list() == [122, 202, 301]
+    assert bad["original_text"][0] == "330106199003079999,只有两列"
+    assert "key column resident_id" in bad["reason"][1]
+    loaded = raw(home, "hukou")
+    expected = [n for n in range(2, 302) if n not in (122, 123, 202, 301)]
+    assert loaded["_source_row"].to_list() == expected
+    assert loaded["resident_id"][0] == "330106199003070000" and loaded["name"].unique().to_list() == ["张三"]
+    assert loaded["_source_file"].unique().to_list() == [str(path.absolute())]
+    assert loaded["_batch_id"].unique().to_list() == [outcome.batch_id]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_csv_pieces_match_one_pass_for_every_piece_size(tmp_path, monkeypatch, newline):
+    from lake import sources
+
+    lines = hukou_lines(40)
+    lines[3], lines[9], lines[10] = "", "x,y", "   "
+    lines[17] = "\ufeff" + lines[17]  # a BOM that starts a line (and some piece) is data, not a marker
+    lines[25] = lines[25] + ",extra"
+    path = hukou_csv(tmp_path, "公安_户籍人口_sizes.csv", lines, encoding="utf-8", newline=newline)
+    data = path.read_bytes()
+
+    def read(piece_bytes: int) -> tuple[object, ...]:
+        monkeypatch.setattr(sources, "CSV_PIECE_BYTES", piece_bytes)
+        result = sources.read_csv(path, data, declared_encoding="utf-8")
+        return (result.records.to_pylist(), result.line_numbers.tolist(),
+                [(r.line, r.reason, r.text) for r in result.bad])
+
+    one_pass = read(1 << 30)
+    assert one_pass[1][:3] == [2, 3, 4] and 5 not in one_pass[1]  # line 5 is blank
+    assert one_pass[0][14]["公民身份号码"].startswith("\ufeff")
+    for piece_bytes in (1, 50, 97, 300, 1000):
+        assert read(piece_bytes) == one_pass, piece_bytes
+
+
+def test_quoted_value_spanning_lines_is_refused_whole(home, tmp_path, monkeypatch):
+    from lake import sources
+
+    lines = hukou_lines(20)
+    lines[10] = lines[10].replace("杭州市西湖区文三路1号", '"杭州市西湖区\n文三路1号"')
+    path = hukou_csv(tmp_path, "公安_户籍人口_quoted.csv", lines, encoding="utf-8", newline="\n")
+    monkeypatch.setattr(sources, "CSV_PIECE_BYTES", 64)
+    [outcome] = ingest(home, [path])
+    assert outcome.status == "refused" and "quoted values that span lines" in outcome.message
+    assert not delta.is_table(home.table_path("raw", "hukou"))
+    assert not delta.is_table(home.table_path("system", "ingest_log"))
+
+
+def test_a_lone_carriage_return_refuses_the_file(home, tmp_path):
+    lines = hukou_lines(5)
+    lines[2] = lines[2].replace("文三路", "文三\r路")  # Arrow would split the record here; we would not
+    path = hukou_csv(tmp_path, "公安_户籍人口_cr.csv", lines, encoding="utf-8", newline="\n")
+    [outcome] = ingest(home, [path])
+    assert outcome.status == "refused" and "could not account for every record" in outcome.message
+    assert not delta.is_table(home.table_path("raw", "hukou"))
+
+
+def test_json_lines_in_chunks_keep_exact_line_numbers(home, write_jsonl, monkeypatch):
+    from lake import sources
+
+    good = {"登记证字号": "J0", "登记类型": "结婚", "登记日期": "2020-01-01"}
+    lines: list[dict[str, object] | str] = [{**good, "登记证字号": f"J{n}"} for n in range(1, 31)]
+    lines[4] = '{"登记证字号": "J5", "登记'  # truncated: set aside before parsing, line 5
+    lines[11] = ""  # blank, line 12
+    lines[17] = '{"登记证字号": }'  # looks like an object, is not: found by halving its chunk, line 18
+    lines[23] = {**good, "登记证字号": " "}  # empty key, line 24
+    path = write_jsonl("民政_婚姻登记_chunks.jsonl", lines)
+    monkeypatch.setattr(sources, "JSON_CHUNK_LINES", 4)
+    [outcome] = ingest(home, [path])
+    assert (outcome.rows_read, outcome.rows_loaded, outcome.rows_quarantined) == (29, 26, 3)
+    assert quarantine(home).sort("source_row")["source_row"].to_list() == [5, 18, 24]
+    assert raw(home, "marriages")["_source_row"].to_list() == [n for n in range(1, 31) if n not in (5, 12, 18, 24)]
+
+
+def test_folder_files_of_one_dataset_commit_in_order_while_files_go_at_once(home, write_jsonl, write_csv):
+    names = [f"民政_婚姻登记_2026110{day}.jsonl" for day in range(1, 6)]
+    for day, name in enumerate(names):
+        write_jsonl(name, [{"登记证字号": f"J{day}-{i}", "登记类型": "结婚", "登记日期": "2020-01-01"}
+                           for i in range(5)])
+    write_csv("公安_户籍人口_f.csv", HUKOU_ROWS, encoding="gbk")
+    bad = write_csv("公安_户籍人口_g.csv", [{k: v for k, v in r.items() if k != "姓名"} for r in HUKOU_ROWS])
+    outcomes = ingest(home, [bad.parent])
+    assert [o.path.name for o in outcomes] == sorted(o.path.name for o in outcomes)  # reported in file order
+    assert [o.status for o in outcomes].count("loaded") == 6
+    assert next(o for o in outcomes if o.path == bad).status == "refused"
+    entries = log(home).filter(pl.col("dataset") == "marriages").sort("raw_version")
+    assert [Path(f).name for f in entries["source_file"]] == names  # raw versions follow the files
+    assert raw(home, "marriages").height == 25 and raw(home, "hukou").height == 2
+
+
+def test_files_already_logged_are_not_parsed_again(home, write_csv, write_jsonl, monkeypatch):
+    import lake.ingest
+
+    paths = [write_csv("公安_户籍人口_a.csv", HUKOU_ROWS, encoding="gbk"),
+             write_jsonl("民政_婚姻登记_a.jsonl", [{"登记证字号": "J1", "登记类型": "结婚", "登记日期": "2020-01-01"}])]
+    ingest(home, paths)
+
+    def no_parse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an already ingested file was parsed again")
+
+    monkeypatch.setattr(lake.ingest, "READERS", {name: no_parse for name in lake.ingest.READERS})
+    assert [o.status for o in ingest(home, paths)] == ["already", "already"]
+
+
+def test_a_tiny_in_flight_budget_still_ingests_everything(home, write_csv, write_jsonl, monkeypatch):
+    import lake.ingest
+
+    monkeypatch.setattr(lake.ingest, "IN_FLIGHT_BYTES", 1)  # one file at a time
+    write_csv("公安_户籍人口_b.csv", HUKOU_ROWS, encoding="gbk")
+    for day in (1, 2, 3):
+        write_jsonl(f"民政_婚姻登记_b{day}.jsonl",
+                    [{"登记证字号": f"J{day}", "登记类型": "结婚", "登记日期": "2020-01-01"}])
+    outcomes = ingest(home, [home.root.parent / "in"])
+    assert [o.status for o in outcomes] == ["loaded"] * 4
+    assert log(home).height == 4
+
+
+def test_an_unexpected_error_stops_the_dataset_without_committing_out_of_order(home, write_jsonl, monkeypatch):
+    import lake.ingest
+    from govlake.errors import GovLakeError
+
+    rows = [{"登记证字号": "J1", "登记类型": "结婚", "登记日期": "2020-01-01"}]
+    first = write_jsonl("民政_婚姻登记_e1.jsonl", rows)
+    write_jsonl("民政_婚姻登记_e2.jsonl", [{**rows[0], "登记证字号": "J2"}])
+    original = lake.ingest._with_lineage
+
+    def fail_first(contracted, batch_id, source, sha, at):
+        if source == str(first.absolute()):
+            raise GovLakeError("disk full")
+        return original(contracted, batch_id, source, sha, at)
+
+    monkeypatch.setattr(lake.ingest, "_with_lineage", fail_first)
+    with pytest.raises(GovLakeError, match="disk full"):
+        ingest(home, [first.parent])
+    assert not delta.is_table(home.table_path("raw", "marriages"))  # the second file did not jump ahead
+    assert not delta.is_table(home.table_path("system", "ingest_log"))
+
+
+def test_utf8_checked_without_decoding_still_falls_back_to_gbk(home, write_csv):
+    rows = [{"行政处罚决定书文号": "罚字1号", "行政相对人名称": "张三", "行政相对人类别": "自然人",
+             "行政相对人代码": "330106199003071236", "处罚类别": "警告", "处罚决定日期": "2026-01-01",
+             "处罚机关": "杭州市公安局", "数据来源单位": "public_security"}]
+    [outcome] = ingest(home, [write_csv("双公示_行政处罚_测试_1.csv", rows, encoding="gbk")])  # catalog says utf-8
+    assert outcome.status == "loaded" and outcome.encoding == "gbk"
+    assert raw(home, "admin_penalties")["party_name"].to_list() == ["张三"]
+
+
+def test_gbk_decoded_piece_by_piece_falls_back_for_an_undecodable_line(home, tmp_path, monkeypatch):
+    from lake import sources
+
+    path = hukou_csv(tmp_path, "公安_户籍人口_undecodable.csv", hukou_lines(30))
+    data = path.read_bytes()
+    line = data.split(b"\r\n")[15]  # physical line 16
+    path.write_bytes(data.replace(line, line.replace(b"1990", b"\xff\xff90", 1), 1))
+    monkeypatch.setattr(sources, "CSV_PIECE_BYTES", 128)
+    [outcome] = ingest(home, [path])
+    assert (outcome.encoding, outcome.rows_read, outcome.rows_loaded, outcome.rows_quarantined) == ("gbk", 30, 29, 1)
+    [row] = quarantine(home).rows(named=True)
+    assert row["source_row"] == 16 and row["reason"].startswith("undecodable bytes as gbk")
+    assert raw(home, "hukou")["_source_row"].to_list() == [n for n in range(2, 32) if n != 16]
+
+
+@pytest.mark.slow
+def test_bench_ingest_compares_the_same_rows_and_reports_the_load(tmp_path):
+    from govlake.bench import ingest as bench
+
+    home = Home(tmp_path / "home").ensure()
+    result = bench.run(home, persons=200, seed=3, runs=1)
+    assert result["rows_read"] == result["rows_loaded"] + result["rows_quarantined"] > 0
+    parsed = home.root / "bench" / "parsed-exports-p200-s3"
+    assert result["bare_write_tables"] == len(list(parsed.glob("*.parquet")))  # one table per raw dataset
+    assert result["logical_rows_registered"] > 0
+    text = bench.report(result)
+    assert "rows/s" in text and "load average" in text and "registered in place" in text
