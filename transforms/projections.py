@@ -263,17 +263,6 @@ def linked_mentions(ctx: BuildContext, dataset: str) -> pl.LazyFrame:
     return pl.concat(parts, how="diagonal_relaxed")
 
 
-def _latest_per(frame: pl.LazyFrame, key: str, order: list[str] | None = None) -> pl.LazyFrame:
-    """One row per key: for each column, its latest non-null value (deterministic order)."""
-    order = [*(order or []), *LATEST]
-    columns = [c for c in frame.collect_schema() if c != key]
-    return (
-        frame.sort([key, *order], nulls_last=False)
-        .group_by(key, maintain_order=True)
-        .agg([pl.col(c).drop_nulls().last() for c in columns])
-    )
-
-
 # --- population ------------------------------------------------------------------------
 
 def population_hukou(ctx: BuildContext) -> pl.LazyFrame:
