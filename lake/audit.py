@@ -177,6 +177,20 @@ def record(home: Home, entry: AuditEntry) -> dict[str, Any]:
     return row
 
 
+def record_event(home: Home, *, user: str, action: str, detail: str, decision: str = "allowed",
+                 reason: str = "", views: tuple[str, ...] = (), columns: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Audit a state change that is not a query (a grant approved, an objection filed, a restore).
+
+    ``action`` is a dotted event name (``share.approve``, ``objection.file``, ``table.restore``)
+    and goes in ``statement_kind``; ``detail`` is a human-readable or JSON account of the change
+    and goes in ``sql``. Refused attempts are audited too, with ``decision="refused"``.
+
+    >>> # record_event(home, user="hz_analyst", action="objection.file", detail='{"case": "OBJ-1"}')
+    """
+    return record(home, AuditEntry(user=user, sql=detail, decision=decision, reason=reason,
+                                   statement_kind=action, views=views, columns=columns))
+
+
 #: spool path -> (inode, size, mtime_ns, seq, hash) after this process's last append, so the
 #: next append need not re-read the spool when no other process has touched it since.
 _HEADS: dict[str, tuple[int, int, int, int, str]] = {}

@@ -1,0 +1,16 @@
+"""``govlake quality``: quality rules: run and report scorecards. (Being built; see the open issue.)"""
+
+from __future__ import annotations
+
+import argparse
+
+from govlake.errors import StateError
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("quality", help="quality rules: run and report scorecards (not built yet)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    raise StateError("govlake quality is not built yet in this version")
