@@ -7,7 +7,9 @@ Three figures, as the base-library issue asks, all on the demo's truth/ folder:
 - **linkage precision and recall** on the person mentions whose ID was missing or
   unusable (``id_missing``, ``id_mistyped``, ``bad_check_char``);
 - **conflict coverage**: the share of injected cross-source conflicts
-  (``name_conflict``, ``birth_date_conflict``) that appear in ``base.conflicts``.
+  (``name_conflict``, ``birth_date_conflict``) that appear in ``base.conflicts``;
+- **quality detection**: precision and recall of the latest ``govlake quality run`` against
+  every injected defect, overall and per kind (transforms/quality/detection.py).
 """
 
 from __future__ import annotations
@@ -192,6 +194,11 @@ def score(home: Home, truth_dir: Path | None = None) -> Score:
         "missing_by_dataset": dict(missing.group_by("dataset").len().sort("dataset").iter_rows()),
         "reported_total": base["conflicts"].height,
     }
+
+    # Quality detection (transforms/quality/detection.py): the latest quality run against the defects.
+    from transforms.quality.detection import detection
+
+    result.extra["quality_detection"] = detection(home, defects)
     return result
 
 
@@ -214,4 +221,8 @@ def report(result: Score) -> str:
     lines.append(f"Injected cross-source conflicts found in base.conflicts: {conflicts['found']:,} of "
                  f"{conflicts['injected']:,} ({conflicts['coverage']:.2%}); missing by dataset: "
                  f"{conflicts['missing_by_dataset'] or 'none'}")
+    if "quality_detection" in result.extra:
+        from transforms.quality.detection import render
+
+        lines += render(result.extra["quality_detection"])
     return "\n".join(lines)

@@ -1,8 +1,13 @@
-"""``govlake demo``: the main job. Generate department exports, aggregate them, build the libraries.
+"""``govlake demo``: the main job. Generate department exports, aggregate them, build the libraries,
+and run the quality rules.
+
+The quality run ends the pipeline so that a fresh home (``make run``) opens on populated quality
+scorecards, feedback tickets for the departments and the dashboards' governance page.
 
 Idempotent: the same seed gives byte-identical exports, which ingest recognises by
-content hash, so a second run adds nothing. Later stages (build, publish) join the
-pipeline in :data:`STAGES` as they land.
+content hash, so a second run adds nothing; the build is then up to date, and the quality run
+(same inputs, same day) is the one already recorded. Later stages join the pipeline in
+:data:`STAGES` as they land.
 """
 
 from __future__ import annotations
@@ -60,11 +65,27 @@ def stage_build(run: DemoRun) -> str:
                         if name in {"base.population", "base.legal_entity", "base.conflicts"}))
 
 
+def stage_quality(run: DemoRun) -> str:
+    """Every quality rule over every dataset (docs/quality.md); its sync opens the feedback tickets."""
+    from transforms.quality.run import run as quality_run
+
+    report = quality_run(run.home)
+    run.results["quality"] = report
+    checked, failed = int(report.results["checked"].sum()), int(report.results["failed"].sum())
+    score = 1 - failed / checked if checked else 1.0
+    if report.status != "recorded":
+        return f"up to date (run {report.run_id}, score {score:.2%})"
+    opened = len(getattr(report.tickets, "opened", ()) or ())
+    return (f"run {report.run_id}: {report.rules} rules, {failed:,} failures in {checked:,} checks "
+            f"(score {score:.2%}), {opened:,} feedback tickets opened")
+
+
 #: The demo pipeline, in order. A stage is a function of the run returning one line.
 STAGES: tuple[tuple[str, Callable[[DemoRun], str]], ...] = (
     ("generate", stage_generate),
     ("ingest", stage_ingest),
     ("build", stage_build),
+    ("quality", stage_quality),
 )
 
 
@@ -102,7 +123,17 @@ def print_summary(demo: DemoRun) -> None:
     print(f"  datasets aggregated: {per_dataset.height}")
     print(f"  rows loaded:         {int(log['rows_loaded'].sum()):,}")
     print(f"  rows quarantined:    {int(log['rows_quarantined'].sum()):,}")
+    quality = demo.results.get("quality")
+    if quality is not None:
+        from lake import feedback
+
+        pending = [t for t in feedback.tickets(demo.home) if t.state in feedback.PENDING]
+        print(f"  quality run:         {quality.run_id} ({quality.failures:,} failing records)")
+        print(f"  feedback tickets:    {len(pending):,} awaiting the departments "
+              f"({len({t.department for t in pending})} departments)")
     print(f"  home:                {demo.home.root}")
     print("Next: `govlake tables` lists the tables; `govlake score` measures the libraries against the truth; "
           "`govlake sql --user hz_analyst \"SELECT count(*) FROM population\"` queries as an analyst; "
-          "quarantined rows and their reasons are in system.quarantine.")
+          "quarantined rows and their reasons are in system.quarantine; `govlake quality report` shows the "
+          "quality scorecards and `govlake feedback list` the tickets sent back to the departments; "
+          "`govlake app` shows them on the governance page (数据治理).")

@@ -1,4 +1,4 @@
-"""The main job: generate → ingest → build, idempotent, ending with a summary."""
+"""The main job: generate → ingest → build → quality run, idempotent, ending with a summary."""
 
 from __future__ import annotations
 
@@ -21,12 +21,15 @@ def test_demo_twice_duplicates_nothing(tmp_path: Path, capsys: pytest.CaptureFix
     home = tmp_path / "home"
     assert main(["--home", str(home), "demo", "--persons", "3000"]) == 0
     first = capsys.readouterr().out
-    for words in ("datasets aggregated", "rows loaded", "rows quarantined", "Next:"):
+    for words in ("datasets aggregated", "rows loaded", "rows quarantined", "[quality] run q-", "feedback tickets",
+                  "govlake quality report", "Next:"):
         assert words in first
     counts = _counts(home)
+    # a fresh home opens on quality results and tickets (scorecards, governance page)
+    assert counts["system.quality_results"] > 0 and counts["system.feedback_events"] > 0
     assert main(["--home", str(home), "demo", "--persons", "3000"]) == 0
     second = capsys.readouterr().out
-    assert "already present" in second and "up to date" in second
+    assert "already present" in second and "up to date" in second and "[quality] up to date (run q-" in second
     assert _counts(home) == counts
 
 
