@@ -1,9 +1,17 @@
 """数据治理 (data governance): the aggregation report (归集通报) per department, a catalog browser with
-Chinese search, and the cross-source conflicts.
+Chinese search, the cross-source conflicts, and the quality loop (质量与异议).
 
 The report reads ``department_aggregation`` (granted to leaders). The catalog browser reads the
 catalog's metadata files (``lake/catalog``): dataset descriptions, not data, so every signed-in user
 may browse it. Conflicts read ``conflicts`` (granted to analysts; object keys masked).
+
+The quality loop shows the figures of the periodic report (``govlake report``, lake/reporting.py)
+to users granted ``department_aggregation``, and every user with a department (policies/users.toml)
+their own department's feedback tickets and objections. Those are GovLake's governance records
+(system.feedback_events, system.objections, quality results, ingestion log), read through
+lake/reporting.py, lake/feedback.py and lake/objections.py rather than a governed view: the page
+shows only counts, states, datasets, rules, batches and dates, never a record key or value (those
+stay with ``govlake feedback show`` / ``govlake objection show``).
 """
 
 from __future__ import annotations
@@ -172,15 +180,165 @@ def conflicts(reader: Reader, division: Division) -> None:
         "chosen_value": "采用值", "other_source": "不一致来源", "other_value": "不一致值", "division": "区划"})
 
 
+#: System tables the quality loop reads; their newest commits key its cache, so new tickets show at once.
+_LOOP_TABLES = ("ingest_log", "quality_results", "feedback_events", "objections")
+
+
+def _loop_stamp(root: str) -> str:
+    import os
+
+    names = []
+    for table in _LOOP_TABLES:
+        try:
+            logs = [n for n in os.listdir(os.path.join(root, "lake", "system", table, "_delta_log"))
+                    if n.endswith(".json")]
+        except OSError:
+            logs = []
+        names.append(max(logs, default=""))
+    return "|".join(names)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _report(root: str, stamp: str, period: str, department: str | None) -> object:
+    from govlake.home import Home
+    from lake.reporting import Period, build_report
+
+    return build_report(Home.resolve(root), Period.parse(period), department)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _department_cases(root: str, stamp: str, department: str) -> tuple[list[object], list[object]]:
+    from govlake.home import Home
+    from lake import feedback, objections
+
+    home = Home.resolve(root)
+    return list(feedback.tickets(home, department=department)), list(objections.cases(home, department=department))
+
+
+def _periods(today: object) -> list[str]:
+    import datetime as dt
+
+    assert isinstance(today, dt.date)
+    months, year, month = [], today.year, today.month
+    for _ in range(6):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return months
+
+
+def quality_loop(reader: Reader) -> None:
+    """质量与异议: the report's figures (leaders, data officers), and the user's department's own cases."""
+    from app.data import home
+    from lake.ledger import beijing_date, now
+    from lake.reporting import Report
+    from policies import load_policies
+
+    root = str(home().root)
+    stamp = _loop_stamp(root)
+    period = st.selectbox("统计期", _periods(beijing_date(now())), key="report_period",
+                          format_func=lambda p: f"{p[:4]} 年 {int(p[5:])} 月")
+    if reader.has("department_aggregation"):
+        made = _report(root, stamp, period, None)
+        assert isinstance(made, Report)
+        figures = {section.key: section.figures for section in made.sections}
+        aggregation, fresh, quality = figures["aggregation"], figures["freshness"], figures["quality"]
+        tickets, cases = figures["feedback"], figures["objections"]
+        cards = st.columns(5)
+        catalogued, aggregated = aggregation["catalogued"], aggregation["aggregated"]
+        cards[0].metric("已归集 / 编目", f"{aggregated} / {catalogued} 个", border=True)
+        cards[1].metric("时效逾期", f"{fresh['overdue']} 个", border=True, help="最近一次归集距今超过声明的更新周期")
+        scores = quality.get("scores") or {}
+        previous = (quality.get("previous_scores") or {}).get("overall")
+        overall = scores.get("overall")
+        cards[2].metric("质量综合得分", "未检查" if overall is None else f"{overall * 100:.2f}%",
+                        None if overall is None or previous is None else f"{(overall - previous) * 100:+.2f} 个百分点",
+                        border=True, help="最近一次质量检查：1 − 不通过次数 ÷ 检查次数；变化为较上次检查")
+        cards[3].metric("待办工单", f"{tickets['open'] + tickets['acknowledged']} 张", f"逾期 {tickets['overdue']} 张",
+                        delta_color="off", delta_arrow="off", border=True)
+        cards[4].metric("处理中异议", f"{cases['open']} 件", f"逾期 {cases['overdue']} 件", delta_color="off",
+                        delta_arrow="off", border=True)
+        for section in made.sections:
+            with st.expander(section.title, expanded=section.key in ("quality", "feedback")):
+                for line in section.summary:
+                    st.markdown(line)
+                for table in section.tables[:2]:
+                    if table.rows:
+                        st.dataframe(pl.DataFrame(table.rows, schema=table.columns, orient="row"), hide_index=True,
+                                     width="stretch")
+                for note in section.notes:
+                    st.caption(note)
+        st.caption(f"与 `govlake report --period {period}` 生成的通报（{home().reports / period}）数字一致。")
+    else:
+        not_granted("department_aggregation")
+    department = getattr(load_policies().user(reader.user), "department", None)
+    if department is None:
+        st.info("当前账号未关联部门，没有需要本部门处理的问题数据工单和数据异议。", icon="ℹ️")
+        return
+    department_view(root, stamp, department)
+
+
+def department_view(root: str, stamp: str, department: str) -> None:
+    """本部门: the department's feedback tickets and objections (states, dates; no record keys or values)."""
+    from lake.catalog import load_catalog
+    from lake.feedback import STATE_LABELS as TICKET_STATES
+    from lake.feedback import Ticket
+    from lake.ledger import beijing_date, now
+    from lake.objections import STATE_LABELS as CASE_STATES
+    from lake.objections import Case
+
+    name = load_catalog().departments[department].name
+    st.subheader(f"本部门待办：{name}")
+    tickets, cases = _department_cases(root, stamp, department)
+    today = beijing_date(now())
+    pending = [t for t in tickets if isinstance(t, Ticket) and t.state in ("open", "acknowledged")]
+    overdue = [t for t in pending if t.overdue(today)]
+    open_cases = [c for c in cases if isinstance(c, Case) and c.state == "open"]
+    cards = st.columns(4)
+    cards[0].metric("本部门工单", f"{len(tickets)} 张", border=True)
+    cards[1].metric("待处理工单", f"{len(pending)} 张", f"逾期 {len(overdue)} 张", delta_color="off", delta_arrow="off",
+                    border=True)
+    cards[2].metric("本部门异议", f"{len(cases)} 件", border=True)
+    cards[3].metric("处理中异议", f"{len(open_cases)} 件", border=True)
+    shown = sorted((t for t in tickets if isinstance(t, Ticket)),
+                   key=lambda t: (t.state not in ("open", "acknowledged"), t.due_date, t.ticket_id))
+    if shown:
+        st.dataframe(pl.DataFrame({
+            "工单": [t.ticket_id for t in shown], "状态": [TICKET_STATES[t.state] for t in shown],
+            "数据集": [t.dataset for t in shown], "规则": [t.rule_id for t in shown],
+            "问题记录数": [t.failed_records for t in shown], "引入批次": [t.batch_id or "—" for t in shown],
+            "整改期限": [t.due_date.isoformat() for t in shown],
+            "逾期": ["是" if t.overdue(today) else "" for t in shown],
+        }), hide_index=True, width="stretch")
+        st.caption("签收和办理：`govlake feedback ack 工单 --user 用户`，`govlake feedback resolve 工单 --user 用户 "
+                   "--corrected-by-batch 批次`（复核通过由下一次质量检查自动确认）或 `--reject 理由`。")
+    else:
+        st.caption("本部门没有问题数据反馈工单。")
+    listed = [c for c in cases if isinstance(c, Case)]
+    if listed:
+        st.dataframe(pl.DataFrame({
+            "异议编号": [c.case_id for c in listed], "状态": [CASE_STATES[c.state] for c in listed],
+            "视图.列": [f"{c.view}.{c.column}" for c in listed], "提出日期": [beijing_date(c.filed_at).isoformat()
+                                                                          for c in listed],
+            "办理期限": [c.due_date.isoformat() for c in listed],
+            "逾期": ["是" if c.overdue(today) else "" for c in listed],
+        }), hide_index=True, width="stretch")
+        st.caption("办理：`govlake objection resolve 异议编号 --user 用户 --correction 文件`（作为新批次归集并构建）"
+                   "或 `--reject 理由`。")
+    else:
+        st.caption("本部门没有数据异议。")
+
+
 def governance() -> None:
     reader, division = context()
     header("数据治理", "各部门数据归集通报（编目、归集、时效、隔离、冲突）与数据目录", reader, division)
-    tab_report, tab_catalog, tab_conflicts = st.tabs(["归集通报", "数据目录", "跨来源冲突"])
+    tab_report, tab_loop, tab_catalog, tab_conflicts = st.tabs(["归集通报", "质量与异议", "数据目录", "跨来源冲突"])
     with tab_report:
         if reader.has("department_aggregation"):
             report(reader)
         else:
             not_granted("department_aggregation")
+    with tab_loop:
+        quality_loop(reader)
     with tab_catalog:
         catalog_browser()
     with tab_conflicts:
