@@ -48,6 +48,8 @@ class Role:
     row_limit: int
     time_limit_s: float
     open_data_only: bool = False
+    #: decides sharing requests for the user's own department's data (lake/sharing.py)
+    approves_sharing: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ class User:
     roles: tuple[str, ...]
     scope: Scope
     password_hash: str
+    #: catalog department id (lake/catalog/departments.toml) the user acts for in sharing; None: the public
+    department: str | None = None
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,10 @@ class Policies:
                 basis = "；".join(b for b in (before.basis, extra.basis) if b)
                 merged[view] = ColumnGrant(view, before.reveal | extra.reveal, before.unmask | extra.unmask, basis)
         return merged
+
+    def approves_sharing(self, user: User) -> bool:
+        """Whether the user decides sharing requests for their department's data (a role says so)."""
+        return user.department is not None and any(role.approves_sharing for role in self.roles_of(user))
 
     def limits_of(self, user: User) -> tuple[int, float]:
         """(row limit, time limit in seconds): the most generous of the user's roles."""
@@ -248,7 +256,7 @@ def load_roles(path: Path) -> dict[str, Role]:
         _name(name, "role", where)
         if not isinstance(table, dict):
             raise ConfigError("a role is a table with description, row_limit and time_limit_s", location=where)
-        _keys(table, {"description", "row_limit", "time_limit_s", "open_data_only"}, where)
+        _keys(table, {"description", "row_limit", "time_limit_s", "open_data_only", "approves_sharing"}, where)
         row_limit = _get(table, "row_limit", int, where)
         time_limit = float(_get(table, "time_limit_s", (int, float), where))
         if not 1 <= row_limit <= 10_000_000:
@@ -256,7 +264,8 @@ def load_roles(path: Path) -> dict[str, Role]:
         if not 0 < time_limit <= 3600:
             raise ConfigError(f"time_limit_s must be > 0 and at most 3600, got {time_limit}", location=where)
         roles[name] = Role(name, _get(table, "description", str, where), row_limit, time_limit,
-                           bool(_get(table, "open_data_only", bool, where, False)))
+                           bool(_get(table, "open_data_only", bool, where, False)),
+                           bool(_get(table, "approves_sharing", bool, where, False)))
     if not roles:
         raise ConfigError("no roles defined; add at least one [role] table", location=str(path))
     return roles
@@ -286,11 +295,14 @@ def load_scopes(path: Path) -> dict[str, Scope]:
 
 
 def load_users(path: Path, roles: Mapping[str, Role], scopes: Mapping[str, Scope]) -> dict[str, User]:
+    from lake.catalog import load_catalog
+
+    departments = load_catalog().departments
     users: dict[str, User] = {}
     for name, table in read_toml(path).items():
         where = f"{path}: [{name}]"
         _name(name, "user", where)
-        _keys(table, {"name", "roles", "scope", "password_hash"}, where)
+        _keys(table, {"name", "roles", "scope", "password_hash", "department"}, where)
         user_roles = _strings(_get(table, "roles", list, where), "roles", where)
         if not user_roles:
             raise ConfigError("roles is empty; give the user at least one role", location=where)
@@ -312,7 +324,15 @@ def load_users(path: Path, roles: Mapping[str, Role], scopes: Mapping[str, Scope
         if any(open_only) and not all(open_only):
             raise ConfigError("an open-data-only role cannot be combined with other roles; give the user one kind",
                               location=where)
-        users[name] = User(name, _get(table, "name", str, where), tuple(user_roles), scopes[scope], password_hash)
+        department = _get(table, "department", str, where, None)
+        if department is not None and department not in departments:
+            raise ConfigError(f"department {department!r} is not in lake/catalog/departments.toml"
+                              f"{did_you_mean(department, departments)}", location=where)
+        if department is None and any(roles[r].approves_sharing for r in user_roles):
+            raise ConfigError("a role that approves sharing needs the user's department (whose data they decide "
+                              "on); add department = \"<id from lake/catalog/departments.toml>\"", location=where)
+        users[name] = User(name, _get(table, "name", str, where), tuple(user_roles), scopes[scope], password_hash,
+                           department)
     return users
 
 

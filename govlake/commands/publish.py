@@ -2,8 +2,11 @@
 
 The file holds one table per view granted to U, masked and scoped as U sees it, plus the
 ``_govlake_extract`` metadata table (for whom, when, source Delta versions, rows). It opens in
-the stock DuckDB CLI with no GovLake code: ``duckdb -readonly FILE``. ``--verify FILE`` reads
-an extract's metadata back and checks the file still matches it (exit 1 if not).
+the stock DuckDB CLI with no GovLake code: ``duckdb -readonly FILE``. ``--grant G`` delivers one
+sharing grant of U instead (docs/sharing.md): the file holds that grant's view and records the
+grant and its expiry. ``--verify FILE`` reads an extract's metadata back and checks the file
+still matches it and, for a grant's extract, that the grant is still active in the home (exit 1
+if not).
 See views/publish.py and docs/analysts.md.
 """
 
@@ -32,17 +35,21 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument("--out", type=Path, metavar="PATH",
                         help="file to write, or an existing folder for it (default: <home>/extracts/); "
                              "an existing file is never overwritten")
+    parser.add_argument("--grant", metavar="GRANT",
+                        help="deliver this sharing grant of USER (e.g. GR-000001) instead of the role's views; "
+                             "the file records the grant and its expiry")
     parser.add_argument("--verify", type=Path, metavar="FILE",
                         help="instead of publishing: say what an extract holds and for whom, and check it")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from views.publish import publish, read_extract
+    from govlake.home import Home
+    from views.publish import check_grant, publish, read_extract
 
     if args.verify is not None:
-        if args.user or args.out:
-            raise GovLakeError("--verify FILE reads an extract; give it without --user and --out")
+        if args.user or args.out or args.grant:
+            raise GovLakeError("--verify FILE reads an extract; give it without --user, --out and --grant")
         extract = read_extract(args.verify)
         print(f"extract:  {extract.path}")
         print(describe(extract))
@@ -50,10 +57,14 @@ def run(args: argparse.Namespace) -> int:
             print(f"problem: {problem}")
         print("ok: the file matches its metadata" if not extract.problems
               else f"not ok: {len(extract.problems)} problem(s); do not trust this file, publish it again")
-        return 1 if extract.problems else 0
+        home = Home.resolve(getattr(args, "home", None))
+        valid, reason = check_grant(extract, home if home.exists() else None)
+        print(f"{'ok' if valid else 'not valid'}: {reason}" + (
+            "" if valid else "; stop using the file and delete it, or request the data again"))
+        return 1 if extract.problems or not valid else 0
     if not args.user:
         raise GovLakeError("give --user USER to publish an extract, or --verify FILE to check one")
-    extract = publish(args.user, home=home_of(args), out=args.out)
+    extract = publish(args.user, home=home_of(args), out=args.out, grant=args.grant)
     print(f"Published {extract.path}")
     print(describe(extract))
     for view, missing in sorted(extract.unavailable.items()):

@@ -18,7 +18,12 @@ DEMO_PASSWORD = "govlake-demo"
 
 def test_demo_users_are_shipped() -> None:
     policies = load_policies()
-    assert set(policies.users) == {"national_leader", "zj_leader", "hz_analyst", "hz_pubsec", "open_public"}
+    assert set(policies.users) == {"national_leader", "zj_leader", "hz_analyst", "hz_pubsec", "open_public",
+                                   "mps_officer", "mca_officer", "nhc_officer", "nda_officer"}
+    assert policies.user("hz_pubsec").department == "public_security"
+    assert policies.user("open_public").department is None
+    assert policies.approves_sharing(policies.user("mca_officer"))
+    assert not policies.approves_sharing(policies.user("hz_pubsec"))
     assert policies.user("hz_analyst").scope.division_prefix == "3301"
     assert policies.user("zj_leader").scope.division_prefix == "33"
     assert policies.user("national_leader").scope.division_prefix == ""
@@ -66,6 +71,12 @@ BAD = [
      "an open-data-only role cannot be combined with other roles"),
     ("users.toml", lambda t: t.replace('roles = ["analyst"]', 'roles = ["analyst"]\nemail = "x"', 1),
      "unknown key 'email'"),
+    ("users.toml", lambda t: t.replace('department = "public_security"', 'department = "public_securty"', 1),
+     "department 'public_securty' is not in lake/catalog/departments.toml (did you mean 'public_security'?)"),
+    ("users.toml", lambda t: t.replace('department = "civil_affairs"\n', ''),
+     "[mca_officer]: a role that approves sharing needs the user's department"),
+    ("roles.toml", lambda t: t.replace("approves_sharing = true", 'approves_sharing = "yes"'),
+     "'approves_sharing' must be a bool"),
     ("scopes.toml", lambda t: t.replace('"3301"', '"3399"'), "division_prefix '3399' is not a division"),
     ("scopes.toml", lambda t: t.replace('"3301"', '"330"'), "must be '' (national) or 2, 4 or 6 digits"),
     ("roles.toml", lambda t: t.replace("row_limit = 10_000", "row_limit = 0"), "row_limit must be between"),
