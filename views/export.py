@@ -65,6 +65,8 @@ PORTABLE_FUNCTIONS: frozenset[type[exp.Func]] = frozenset({
     exp.Upper, exp.Abs, exp.Round, exp.Floor, exp.Ceil, exp.Nullif, exp.Greatest, exp.Least,
     # list membership (the name mask): ARRAY_CONTAINS(ARRAY(...)) in Spark, CONTAINS(ARRAY[...]) in Trino
     exp.ArrayContains, exp.Array,
+    # the publicity period of the open record views (open_admin_penalties...): CURRENT_DATE everywhere
+    exp.CurrentDate,
 })
 
 

@@ -6,6 +6,11 @@ The catalog ships with the code (``lake/catalog/``), so these commands need no h
     govlake catalog show hukou
     govlake catalog search 营业执照 --limit 3
 
+When the home (``--home``, ``GOVLAKE_HOME`` or ``./govlake_home``) exists, they also show the
+datasets it received from a higher-level node by return flow (回流, ``govlake handback receive``),
+marked as received with their source node: ``list`` in a section of their own, ``show`` by id
+or name, ``search`` ranked with the shipped datasets. The home is only read, never created.
+
 Every command takes ``--json`` for machine-readable output (UTF-8, Chinese unescaped).
 Human output aligns columns by display width, where a Chinese character takes two
 terminal columns.
@@ -19,7 +24,7 @@ import json
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from govlake.errors import NotFound
 from lake.catalog.model import (
@@ -31,6 +36,9 @@ from lake.catalog.model import (
     Catalog,
     Dataset,
 )
+
+if TYPE_CHECKING:
+    from lake.catalog.received import HomeCatalog, ReceivedDataset
 
 ACCESS_LABELS: dict[str, str] = {"physical": "物理汇聚", "logical": "逻辑接入"}
 
@@ -69,10 +77,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run_list(args: argparse.Namespace) -> int:
-    catalog = _catalog()
+    home_catalog = _home_catalog(args)
+    catalog = home_catalog.catalog
     datasets = sorted(catalog.datasets.values(), key=lambda d: d.code)
+    received = sorted(home_catalog.received.values(), key=lambda d: d.id)
     if args.json:
-        _print_json([dataset_summary(d) for d in datasets])
+        _print_json([*(dataset_summary(d) for d in datasets), *(received_summary(d) for d in received)])
         return 0
     rows = [
         [
@@ -84,12 +94,34 @@ def run_list(args: argparse.Namespace) -> int:
     headers = ["CODE", "ID", "NAME", "PROVIDER", "FORMAT", "ACCESS", "GRADE", "SHARE", "UPDATE"]
     print(format_table(headers, rows))
     print(f"\n{len(datasets)} datasets. `govlake catalog show ID` shows one in full.")
+    if received:
+        print(f"\nReceived by return flow (回流), {len(received)} datasets:")
+        print(format_table(
+            ["ID", "NAME", "SOURCE NODE", "SOURCE TABLE", "DIVISION", "ACCESS", "ROWS", "RECEIVED"],
+            [[d.id, d.name, d.source_node_name, f"{d.source_table} v{d.source_version}",
+              f"{d.division} {d.division_name}", ACCESS_LABELS[d.access], f"{d.rows:,}",
+              f"{d.received_at:%Y-%m-%d}"] for d in received]))
     return 0
 
 
 def run_show(args: argparse.Namespace) -> int:
-    catalog = _catalog()
-    dataset = find_dataset(catalog, args.dataset)
+    home_catalog = _home_catalog(args)
+    catalog = home_catalog.catalog
+    received = home_catalog.find(args.dataset)
+    if received is not None:
+        if args.json:
+            _print_json(received_detail(received))
+        else:
+            print(render_received(received))
+        return 0
+    try:
+        dataset = find_dataset(catalog, args.dataset)
+    except NotFound:
+        close = difflib.get_close_matches(args.dataset, [*home_catalog.received], n=1, cutoff=0.5)
+        if not close:
+            raise
+        raise NotFound(f"no dataset {args.dataset!r} in the catalog (did you mean {close[0]!r}, received by return "
+                       "flow?); `govlake catalog list` shows them all") from None
     if args.json:
         _print_json(dataset_detail(catalog, dataset))
     else:
@@ -98,16 +130,14 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_search(args: argparse.Namespace) -> int:
-    from lake.catalog.search import search
-
-    catalog = _catalog()
     text = " ".join(args.text)
-    hits = search(catalog, text, limit=args.limit)
+    hits = _home_catalog(args).search(text, limit=args.limit)
     if args.json:
         _print_json(
             [
-                {"score": hit.score, "matched": list(hit.matched), **dataset_summary(hit.dataset)}
-                for hit in hits
+                {"score": hit.score, "matched": list(hit.matched),
+                 **(received_summary(received) if received else dataset_summary(hit.dataset))}
+                for hit, received in hits
             ]
         )
         return 0
@@ -115,9 +145,10 @@ def run_search(args: argparse.Namespace) -> int:
         print(f"No dataset matches {text!r}. `govlake catalog list` shows them all.")
         return 0
     rows = [
-        [f"{hit.score:.1f}", hit.dataset.code, hit.dataset.id, hit.dataset.name,
-         hit.dataset.provider.short_name, ", ".join(hit.matched[:3])]
-        for hit in hits
+        [f"{hit.score:.1f}", RECEIVED_CODE if received else hit.dataset.code, hit.dataset.id, hit.dataset.name,
+         f"{received.source_node_name}（回流）" if received else hit.dataset.provider.short_name,
+         ", ".join(hit.matched[:3])]
+        for hit, received in hits
     ]
     # the three fields that weigh most; --json lists them all
     print(format_table(["SCORE", "CODE", "ID", "NAME", "PROVIDER", "MATCHED"], rows))
@@ -128,6 +159,14 @@ def _catalog() -> Catalog:
     from lake.catalog.load import load_catalog
 
     return load_catalog()
+
+
+def _home_catalog(args: argparse.Namespace) -> HomeCatalog:
+    """The shipped catalog and what the chosen home received (read only; a missing home received nothing)."""
+    from govlake.home import Home
+    from lake.catalog.load import load_home_catalog
+
+    return load_home_catalog(Home.resolve(getattr(args, "home", None)))
 
 
 def _print_json(value: Any) -> None:
@@ -167,9 +206,69 @@ def find_dataset(catalog: Catalog, key: str) -> Dataset:
 # --- structured output ----------------------------------------------------------------------
 
 
+#: What the CODE column shows for a received dataset, which has no resource code of its own.
+RECEIVED_CODE = "回流"
+
+
+def received_summary(dataset: ReceivedDataset) -> dict[str, Any]:
+    """The fields of ``govlake catalog list`` for a received dataset, for JSON (``received`` is true)."""
+    return {
+        "received": True,
+        "id": dataset.id,
+        "name": dataset.name,
+        "source_node": {"id": dataset.source_node_id, "name": dataset.source_node_name},
+        "source_table": dataset.source_table,
+        "source_version": dataset.source_version,
+        "division": dataset.division,
+        "division_name": dataset.division_name,
+        "access": dataset.access,
+        "access_label": ACCESS_LABELS[dataset.access],
+        "rows": dataset.rows,
+        "received_at": dataset.as_dict()["received_at"],
+    }
+
+
+def received_detail(dataset: ReceivedDataset) -> dict[str, Any]:
+    """Everything the home's catalog records about a received dataset, for JSON."""
+    return {"received": True, **dataset.as_dict(), "access_label": ACCESS_LABELS[dataset.access],
+            "source_node": {"id": dataset.source_node_id, "name": dataset.source_node_name}, "file": dataset.file}
+
+
+def render_received(dataset: ReceivedDataset) -> str:
+    """``govlake catalog show`` of a received dataset: where it came from, under what authority, its columns."""
+    rows = [
+        ["信息资源名称", "name", dataset.name],
+        ["信息资源摘要", "abstract", dataset.abstract],
+        ["来源节点", "source node", f"{dataset.source_node_name} ({dataset.source_node_id})"],
+        ["来源表", "source table", f"{dataset.source_table} v{dataset.source_version}"],
+        ["行政区划", "division", f"{dataset.division} {dataset.division_name}"],
+        ["接入方式", "access", f"{ACCESS_LABELS[dataset.access]} ({dataset.access})"],
+        ["位置", "location", dataset.location + (f" v{dataset.table_version}" if dataset.table_version is not None
+                                                 else "")],
+        ["回流依据", "basis", dataset.basis or "-"],
+        ["共享授权", "grant", dataset.grant_id or "-"],
+        ["回流包", "package", dataset.package_id],
+        ["导出时间", "exported at", dataset.as_dict()["exported_at"]],
+        ["接收时间", "received at", dataset.as_dict()["received_at"]],
+        ["行数", "rows", f"{dataset.rows:,}"],
+        ["目录文件", "catalog file", _shown_path(dataset.file)],
+    ]
+    columns = [[name, comment] for name, comment in dataset.columns.items()]
+    return "\n".join([
+        f"{dataset.name}  {dataset.id}  回流（received from {dataset.source_node_name}）",
+        "",
+        "Received by return flow (回流):",
+        format_table(["元数据", "FIELD", "VALUE"], rows, indent=2, header=False),
+        "",
+        "Columns (列):",
+        format_table(["COLUMN", "说明"], columns, indent=2) if columns else "  -",
+    ])
+
+
 def dataset_summary(dataset: Dataset) -> dict[str, Any]:
     """The fields of ``govlake catalog list``, for JSON."""
     return {
+        "received": False,
         "code": dataset.code,
         "id": dataset.id,
         "name": dataset.name,

@@ -9,9 +9,10 @@ import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 from govlake.errors import ConfigError, did_you_mean
+from govlake.home import Home
 from lake.catalog.model import (
     Access,
     Catalog,
@@ -29,6 +30,9 @@ from lake.catalog.model import (
     SourceFormat,
     UpdateCycle,
 )
+
+if TYPE_CHECKING:
+    from lake.catalog.received import HomeCatalog
 
 CATALOG_DIR = Path(__file__).parent
 STANDARDS_DIR = CATALOG_DIR.parent / "standards"
@@ -434,3 +438,23 @@ def load_catalog_from(catalog_dir: Path, standards_dir: Path) -> Catalog:
 def load_catalog() -> Catalog:
     """The catalog shipped with GovLake, loaded once per process."""
     return load_catalog_from(CATALOG_DIR, STANDARDS_DIR)
+
+
+def load_home_catalog(home: Home | None) -> HomeCatalog:
+    """The shipped catalog plus the datasets ``home`` received by return flow (回流).
+
+    A received dataset is recorded in the home (``<home>/catalog/received/<id>.toml``,
+    :mod:`lake.catalog.received`), never in the shipped catalog. None, or a home folder that
+    does not exist, has received nothing. A received id that is also a shipped dataset's id is
+    an error naming the file: the two could not be told apart.
+    """
+    from lake.catalog.received import HomeCatalog, load_received
+
+    catalog = load_catalog()
+    received = load_received(home) if home is not None and home.root.is_dir() else {}
+    for dataset in received.values():
+        if dataset.id in catalog.datasets:
+            raise ConfigError(f"received dataset id {dataset.id!r} is also the id of a catalog dataset "
+                              f"({catalog.datasets[dataset.id].name}); rename the file and its id",
+                              location=f"{dataset.file}: id")
+    return HomeCatalog(catalog, received)

@@ -23,6 +23,10 @@ How a dataset is scored:
   shared character is not enough, so a query about something the catalog lacks
   returns ``[]``.
 * Hits below :data:`RELATIVE_CUTOFF` of the best score are dropped.
+* Each hit also carries its *coverage*: the IDF-weighted share of the query's grams found
+  anywhere in the dataset (0 to 1, best variant). Scores rank hits of one query; coverage
+  says how much of the query a hit answers at all, comparably across queries, so
+  supply-and-demand matching (lake/demand.py) uses it to decide whether a demand is met.
 * Common words people type that the catalog spells differently ("营业执照", "身份证",
   "社保") are rewritten with :data:`REWRITES`; each rewritten query scores at
   :data:`REWRITE_FACTOR` and the best variant counts.
@@ -86,6 +90,29 @@ REWRITES: dict[str, tuple[str, ...]] = {
     "土地": ("宗地",),
     "信用代码": ("统一社会信用代码",),
     "社团": ("社会组织",),
+    # Added for supply-and-demand matching: words departments use in demands (tests/lake/test_demand.py).
+    "去世": ("死亡",),
+    "逝世": ("死亡",),
+    "身故": ("死亡",),
+    "新生儿": ("出生",),
+    "生育": ("出生",),
+    "户口本": ("户籍",),
+    "地块": ("宗地",),
+    "工商": ("市场主体",),
+    "注册": ("登记",),
+    "个体户": ("个体工商户",),
+    "法人代表": ("法定代表人",),
+    "失信人员": ("失信被执行人",),
+    "失信人": ("失信被执行人",),
+    "医保": ("医疗保险",),
+    "养老": ("养老保险",),
+    "罚款": ("行政处罚",),
+    "处罚": ("行政处罚",),
+    "许可证": ("行政许可",),
+    "纳税等级": ("纳税信用等级",),
+    "权属": ("权利",),
+    "产权": ("权利",),
+    "组织机构代码": ("统一社会信用代码",),
 }
 REWRITE_FACTOR = 0.8
 
@@ -113,11 +140,13 @@ class SearchHit:
     """One search result: the dataset, its score (higher is better) and the fields that matched.
 
     ``matched`` names fields of :data:`FIELD_WEIGHTS`, the biggest contribution first.
+    ``coverage`` is the IDF-weighted share of the query found in the dataset (0 to 1).
     """
 
     dataset: Dataset
     score: float
     matched: tuple[str, ...]
+    coverage: float = 0.0
 
 
 def search(catalog: Catalog, text: str, *, limit: int = 10) -> list[SearchHit]:
@@ -136,16 +165,19 @@ def search(catalog: Catalog, text: str, *, limit: int = 10) -> list[SearchHit]:
     query = _Query.parse(text)
     index = _index_of(catalog)
     best: dict[int, tuple[float, dict[str, float]]] = {}
+    covered: dict[int, float] = {}
     for factor, variant in query.variants():
-        for position, (score, fields) in index.score(variant).items():
+        for position, (score, fields, share) in index.score(variant).items():
             score *= factor
             if position not in best or score > best[position][0]:
                 best[position] = (score, {name: part * factor for name, part in fields.items()})
+            covered[position] = max(covered.get(position, 0.0), share)
     hits = [
         SearchHit(
             dataset=index.datasets[position],
             score=round(score, 3),
             matched=tuple(sorted(fields, key=lambda name: (-fields[name], name))),
+            coverage=round(min(covered[position], 1.0), 3),
         )
         for position, (score, fields) in best.items()
     ]
@@ -215,11 +247,20 @@ class _Query:
         return cls(normalized)
 
     def variants(self) -> list[tuple[float, _Variant]]:
-        """The query itself at factor 1, then each rewrite at :data:`REWRITE_FACTOR`."""
+        """The query itself at factor 1, then each rewrite at :data:`REWRITE_FACTOR`.
+
+        When several words of the query have rewrites ("企业" and "罚款"), one more variant
+        applies every one of them (each word's first replacement), also at :data:`REWRITE_FACTOR`.
+        """
         forms = [(1.0, self.text)]
+        combined, applied = self.text, 0
         for word, replacements in REWRITES.items():
             if word in self.text:
                 forms += [(REWRITE_FACTOR, self.text.replace(word, r, 1)) for r in replacements]
+                if word in combined:
+                    combined, applied = combined.replace(word, replacements[0], 1), applied + 1
+        if applied > 1:
+            forms.append((REWRITE_FACTOR, combined))
         return [(factor, _Variant(_Grams.of(form), _compact(form))) for factor, form in forms]
 
 
@@ -288,8 +329,8 @@ class _Index:
                 merged[position] |= field_names
         return merged
 
-    def score(self, variant: _Variant) -> dict[int, tuple[float, dict[str, float]]]:
-        """position -> (score, field -> contribution) for every dataset this variant hits."""
+    def score(self, variant: _Variant) -> dict[int, tuple[float, dict[str, float], float]]:
+        """position -> (score, field -> contribution, coverage) for every dataset this variant hits."""
         weighted: list[tuple[float, dict[int, set[str]], bool]] = []  # (weight, postings, qualifies)
         grams = variant.grams
         for kind_weight, group, qualifies in (
@@ -303,17 +344,29 @@ class _Index:
             postings = self._token_postings(token)
             weighted.append((_TOKEN_WEIGHT * self._idf(len(postings)), postings, True))
         total = sum(weight for weight, _, _ in weighted) or 1.0
+        # Coverage counts the grams that qualify a hit (bigrams and tokens; unigrams only for
+        # a one-character query): a shared single character says little about a match. A
+        # bigram the catalog lacks whose two characters both sit in bigrams it has is the
+        # seam between two words ("员死" in "人员死亡"), not a missing word: it is left out.
+        known = {gram for gram in grams.bigrams if self.postings.get(gram)}
+        known_chars = {char for gram in known for char in gram}
+        seams = sum(_BIGRAM_WEIGHT * self._idf(0) for gram in grams.bigrams - known
+                    if gram[0] in known_chars and gram[1] in known_chars)
+        qualifying_total = (sum(weight for weight, _, qualifies in weighted if qualifies) - seams) or 1.0
 
         coverage: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        anywhere: dict[int, float] = defaultdict(float)  # share of the qualifying grams found in any field
         qualified: set[int] = set()
         for weight, postings, qualifies in weighted:
             for position, field_names in postings.items():
+                if qualifies and field_names - SUBSTRING_ONLY_FIELDS:
+                    anywhere[position] += weight / qualifying_total
                 for field_name in field_names:
                     coverage[position][field_name] += weight / total
                     if qualifies and field_name not in SUBSTRING_ONLY_FIELDS:
                         qualified.add(position)
 
-        results: dict[int, tuple[float, dict[str, float]]] = {}
+        results: dict[int, tuple[float, dict[str, float], float]] = {}
         for position in set(coverage) | self._code_matches(variant.compact):
             fields = self._contributions(position, coverage.get(position, {}), variant.compact)
             if "code" in fields or any(
@@ -322,7 +375,8 @@ class _Index:
             ):
                 qualified.add(position)
             if position in qualified and fields:
-                results[position] = (sum(fields.values()), fields)
+                share = 1.0 if "code" in fields else anywhere.get(position, 0.0)
+                results[position] = (sum(fields.values()), fields, share)
         return results
 
     def _code_matches(self, compact: str) -> set[int]:

@@ -106,8 +106,8 @@ def edited_policies(tmp_path: Path, file: str, edit: Callable[[str], str]) -> Pa
      "column population.residence_division holds no personal information"),
     ("grants.toml", lambda t: t.replace('unmask = ["resident_id"]', 'unmask = ["resident_ID"]'),
      "view 'population' has no column 'resident_ID'"),
-    ("grants.toml", lambda t: t.replace('views = ["open_population", "open_entities"]',
-                                        'views = ["open_population", "population_structure"]'),
+    ("grants.toml", lambda t: t.replace('views = ["open_population", "open_entities", "open_admin_licences"',
+                                        'views = ["open_population", "population_structure", "open_admin_licences"'),
      "role 'open_data' is open-data only but view 'population_structure' is not an open-data view"),
 ])
 def test_bad_grants_are_refused(tmp_path: Path, file: str, edit: Callable[[str], str], message: str) -> None:
