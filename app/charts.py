@@ -26,6 +26,8 @@ from app.format import VEGA_WAN_LABEL, subtitle
 #: Colours used consistently across pages.
 MALE, FEMALE = "#3b7dd8", "#e0607e"
 GOOD, BAD = "#2e9d68", "#d9534f"
+#: Land-parcel outlines on maps.
+OUTLINE = "#1b7837"
 GRADE_COLOURS: dict[str, str] = {"优": "#2e9d68", "良": "#7cb56b", "中": "#f0ad4e", "差": "#d9534f"}
 SEQUENTIAL: Any = "blues"  # a Vega colour scheme name
 #: Series colours: distinct, and readable when printed in grey.
@@ -46,8 +48,11 @@ def wan_axis(axis_title: str | None = None, **kwargs: Any) -> alt.Axis:
 
 def line(frame: pl.DataFrame, *, x: str, series: Mapping[str, str], title: str, unit: str,
          as_of: dt.date | None, note: str = "", x_title: str = "月份", time_format: str = "%Y年%m月",
-         colours: Sequence[str] | None = None) -> alt.Chart:
-    """One line per column of ``series`` (column -> Chinese legend label) against a date column ``x``."""
+         colours: Sequence[str] | None = None, ratio: bool = False) -> alt.Chart:
+    """One line per column of ``series`` (column -> Chinese legend label) against a date column ``x``.
+
+    With ``ratio`` the values are shares (0.034) and the axis reads in percent; otherwise in 万 / 亿.
+    """
     long = frame.select(x, *series).unpivot(index=x, on=list(series), variable_name="series", value_name="value")
     long = long.with_columns(pl.col("series").replace_strict(dict(series), return_dtype=pl.String))
     return (
@@ -55,12 +60,13 @@ def line(frame: pl.DataFrame, *, x: str, series: Mapping[str, str], title: str, 
         .mark_line(point=alt.OverlayMarkDef(size=20))
         .encode(
             x=alt.X(f"{x}:T", title=x_title, axis=alt.Axis(format=time_format, labelAngle=0)),
-            y=alt.Y("value:Q", title=unit, axis=wan_axis(unit)),
+            y=alt.Y("value:Q", title=unit, axis=alt.Axis(title=unit, format=".1%") if ratio else wan_axis(unit),
+                    scale=alt.Scale(zero=not ratio)),
             color=alt.Color("series:N", title=None, sort=list(series.values()),
                             scale=alt.Scale(domain=list(series.values()), range=list(colours or PALETTE)),
                             legend=alt.Legend(orient="top", columns=4, labelLimit=200)),
             tooltip=[alt.Tooltip(f"{x}:T", title=x_title, format=time_format), alt.Tooltip("series:N", title="指标"),
-                     alt.Tooltip("value:Q", title=unit, format=",")],
+                     alt.Tooltip("value:Q", title=unit, format=".2%" if ratio else ",")],
         )
         .properties(height=300)
     )
@@ -140,20 +146,49 @@ def pyramid(frame: pl.DataFrame, *, title: str, as_of: dt.date | None, note: str
     )
 
 
-def features(boundaries: pl.DataFrame, values: pl.DataFrame, *, value: str) -> list[dict[str, Any]]:
-    """GeoJSON features of ``boundaries`` (code, name, boundary_simplified_geojson) with ``value`` joined by code.
+def shapes(boundaries: pl.DataFrame) -> list[dict[str, Any]]:
+    """GeoJSON features of ``boundaries`` (code, name, boundary_simplified_geojson), rings oriented for d3.
+
+    Parsing and re-orienting the GeoJSON is the costly part of a map (0.1 s for the provinces), so
+    app/maps.py caches the result per user, build and division.
+    """
+    out: list[dict[str, Any]] = []
+    for row in boundaries.iter_rows(named=True):
+        if row["boundary_simplified_geojson"]:
+            out.append({"type": "Feature", "code": row["code"], "name": row["name"],
+                        "geometry": rewind(json.loads(row["boundary_simplified_geojson"]))})
+    return out
+
+
+def wkb_features(frame: pl.DataFrame, *, geometry: str = "geometry") -> list[dict[str, Any]]:
+    """Rows of ``frame`` with a WKB ``geometry`` column as GeoJSON features (other columns flattened in).
+
+    Rows whose geometry is missing or unreadable are left out. Dates become ISO text, so the
+    features can go into a chart spec as they are.
+    """
+    import shapely
+
+    rows = frame.drop_nulls(geometry)
+    if rows.height == 0:
+        return []
+    shapes = shapely.from_wkb(rows[geometry].to_numpy(), on_invalid="ignore")
+    texts = shapely.to_geojson(shapes)
+    others = rows.drop(geometry).with_columns(pl.col(pl.Date, pl.Datetime).cast(pl.String))
+    out: list[dict[str, Any]] = []
+    for properties, text in zip(others.iter_rows(named=True), texts, strict=True):
+        if text is not None:
+            out.append({"type": "Feature", **properties, "geometry": rewind(json.loads(text))})
+    return out
+
+
+def features(shapes: list[dict[str, Any]], values: pl.DataFrame, *, value: str) -> list[dict[str, Any]]:
+    """``shapes`` (from :func:`shapes`) with ``value`` joined by code, as the rows a choropleth draws.
 
     Divisions without a value get 0, so they are drawn in the lightest colour rather than dropped.
+    The geometry objects are shared with ``shapes``, not copied.
     """
-    joined = boundaries.join(values.select("code", value), on="code", how="left").with_columns(
-        pl.col(value).fill_null(0))
-    out: list[dict[str, Any]] = []
-    for row in joined.iter_rows(named=True):
-        if not row["boundary_simplified_geojson"]:
-            continue
-        out.append({"type": "Feature", "geometry": rewind(json.loads(row["boundary_simplified_geojson"])),
-                    "properties": {"code": row["code"], "name": row["name"], "value": row[value]}})
-    return out
+    lookup = dict(zip(values["code"].to_list(), values[value].to_list(), strict=True))
+    return [{**shape, "value": lookup.get(shape["code"]) or 0} for shape in shapes]
 
 
 def rewind(geometry: dict[str, Any]) -> dict[str, Any]:
@@ -177,11 +212,22 @@ def rewind(geometry: dict[str, Any]) -> dict[str, Any]:
     return geometry
 
 
+#: Names of the map's datasets in the Vega-Lite spec.
+SHAPES_DATA, POINTS_DATA, OUTLINES_DATA = "division_shapes", "points", "outlines"
+
+
 def choropleth(shapes: list[dict[str, Any]], *, title: str, unit: str, value_title: str,
                as_of: dt.date | None, note: str = "", points: pl.DataFrame | None = None,
                point_tooltip: Sequence[tuple[str, str]] = (), scheme: Any = SEQUENTIAL,
-               value_format: str = ",", scale_type: Any = "linear") -> alt.LayerChart:
-    """A choropleth of ``shapes`` (from :func:`features`), optionally with points (longitude/latitude) on top.
+               value_format: str = ",", scale_type: Any = "linear",
+               outlines: list[dict[str, Any]] | None = None,
+               outline_tooltip: Sequence[tuple[str, str, str]] = ()) -> dict[str, Any]:
+    """A Vega-Lite spec: a choropleth of ``shapes`` (from :func:`features`), optionally with points
+    (longitude/latitude) and outlines (GeoJSON features, e.g. land parcels) on top.
+
+    The shapes and points go into the spec as named datasets after Altair has built it: Altair
+    walks every value it is given, and for the provinces' coordinates that alone took 0.7 s a
+    page. Render the spec with ``st.vega_lite_chart``.
 
     ``scale_type="quantile"`` colours by rank, for skewed measures such as densities (one city
     district would otherwise wash every other division out).
@@ -189,10 +235,8 @@ def choropleth(shapes: list[dict[str, Any]], *, title: str, unit: str, value_tit
     A click selects a division (``code``); pages pass ``on_select`` to drill into it.
     """
     pick = alt.selection_point(name="division", fields=["code"], on="click")
-    shapes_data = alt.Data(values=[{**f["properties"], "geometry": f["geometry"], "type": "Feature"}
-                                   for f in shapes])
     base = (
-        alt.Chart(shapes_data)
+        alt.Chart(alt.Data(name=SHAPES_DATA))
         .mark_geoshape(stroke="#ffffff", strokeWidth=0.8)
         .encode(
             color=alt.Color("value:Q", title=value_title, scale=alt.Scale(scheme=scheme, type=scale_type),
@@ -206,15 +250,53 @@ def choropleth(shapes: list[dict[str, Any]], *, title: str, unit: str, value_tit
         .add_params(pick)
     )
     layers: list[alt.Chart] = [base]
+    datasets: dict[str, Any] = {SHAPES_DATA: shapes}
+    if outlines:
+        tooltip = [alt.Tooltip(f"{column}:{kind}", title=label) for column, label, kind in outline_tooltip]
+        layers.append(
+            alt.Chart(alt.Data(name=OUTLINES_DATA))
+            .mark_geoshape(stroke=OUTLINE, strokeWidth=1.2, fill=OUTLINE, fillOpacity=0.35)
+            .encode(tooltip=tooltip)
+        )
+        if all("centroid_lon" in feature for feature in outlines[:1]):
+            # A parcel is a few hundred metres across: on a province's or a city's map its outline
+            # is smaller than a pixel, so a marker at its representative point shows where it is.
+            layers.append(
+                alt.Chart(alt.Data(name=OUTLINES_DATA))
+                .mark_square(size=14, color=OUTLINE, opacity=0.8)
+                .encode(longitude="centroid_lon:Q", latitude="centroid_lat:Q", tooltip=tooltip)
+            )
+        datasets[OUTLINES_DATA] = outlines
     if points is not None and points.height:
         layers.append(
-            alt.Chart(points)
+            alt.Chart(alt.Data(name=POINTS_DATA))
             .mark_circle(size=28, color="#d9534f", opacity=0.75, stroke="#ffffff", strokeWidth=0.5)
             .encode(longitude="longitude:Q", latitude="latitude:Q",
                     tooltip=[alt.Tooltip(f"{column}:N", title=label) for column, label in point_tooltip])
         )
+        datasets[POINTS_DATA] = points.to_dicts()
     layered = alt.LayerChart(layer=layers, title=chart_title(title, unit, as_of, note))
-    return layered.project(type="mercator").properties(height=MAP_HEIGHT)
+    spec: dict[str, Any] = layered.project(type="mercator").properties(height=MAP_HEIGHT).to_dict()
+    spec["datasets"] = {**spec.get("datasets", {}), **datasets}
+    return spec
+
+
+def parcel_map(features: list[dict[str, Any]], *, title: str, as_of: dt.date | None, note: str = "") -> alt.Chart:
+    """A close-up of land-parcel outlines (from :func:`wkb_features`, with a boolean ``chosen``): the chosen
+    parcel filled, its neighbours outlined; the projection fits the parcels."""
+    return (
+        alt.Chart(alt.Data(values=features), title=chart_title(title, "平方米（登记面积）", as_of, note))
+        .mark_geoshape(stroke=OUTLINE, strokeWidth=1.5)
+        .encode(
+            fill=alt.condition("datum.chosen", alt.value(OUTLINE), alt.value("#d9f0d3")),
+            fillOpacity=alt.condition("datum.chosen", alt.value(0.75), alt.value(0.5)),
+            tooltip=[alt.Tooltip("parcel_code:N", title="宗地代码"), alt.Tooltip("land_use_name:N", title="土地用途"),
+                     alt.Tooltip("area_m2:Q", title="登记面积（平方米）", format=",.0f"),
+                     alt.Tooltip("registered_date:N", title="登记日期")],
+        )
+        .project(type="mercator")
+        .properties(height=360)
+    )
 
 
 def picked_code(event: Any) -> str | None:

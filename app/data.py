@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -83,7 +84,28 @@ def _manifest(root: str, stamp: str) -> LakeVersion | None:
 def lake_version() -> LakeVersion | None:
     """The latest build of the home, or None when nothing has been built there yet."""
     root = str(home().root)
+    _warm_up()
     return _manifest(root, _builds_stamp(root))
+
+
+@st.cache_resource(show_spinner=False)
+def _warm_up() -> threading.Thread:
+    """Once per server process, on its first page (the sign-in page): :func:`views.warmup.warm_up` in a thread.
+
+    It loads what the first governed session needs while the user types the password, which
+    takes about 1 s off the first page after signing in (docs/benchmarks.md, "Dashboards").
+    """
+    def run() -> None:
+        try:
+            from views.warmup import warm_up
+
+            warm_up()
+        except Exception:  # best effort: the first real query reports any problem itself
+            pass
+
+    thread = threading.Thread(target=run, name="govlake-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -94,6 +116,11 @@ def session(user: str, version: str) -> GovernedSession:
     return govlake.connect(user=user, home=version.split("#", 1)[0])
 
 
+def _build_key(key: str) -> str:
+    """The build part of a :attr:`Reader.key` (sessions are per build; results per access too)."""
+    return key.split("#access-", 1)[0]
+
+
 @st.cache_data(show_spinner=False, max_entries=2048)
 def query(user: str, version: str, sql: str) -> pl.DataFrame:
     """Run ``sql`` as ``user`` through the governed session (masked, scoped, audited); cached.
@@ -101,7 +128,7 @@ def query(user: str, version: str, sql: str) -> pl.DataFrame:
     Decimal sums come back as 64-bit integers or floats, so that charts and formatting see
     plain numbers.
     """
-    frame = session(user, version).sql(sql)
+    frame = session(user, _build_key(version)).sql(sql)
     decimals = {name: dtype for name, dtype in frame.schema.items() if isinstance(dtype, pl.Decimal)}
     if decimals:
         frame = frame.with_columns(
@@ -113,13 +140,13 @@ def query(user: str, version: str, sql: str) -> pl.DataFrame:
 @st.cache_data(show_spinner=False, max_entries=64)
 def granted_views(user: str, version: str) -> tuple[str, ...]:
     """The views granted to ``user`` that this home has built."""
-    return tuple(sorted(session(user, version).views()))
+    return tuple(sorted(session(user, _build_key(version)).views()))
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def column_treatments(user: str, version: str, view: str) -> dict[str, str]:
     """How each column of ``view`` is shown to ``user``: clear, hidden or a mask kind."""
-    return session(user, version).columns(view)
+    return session(user, _build_key(version)).columns(view)
 
 
 def literal(code: str) -> str:
@@ -136,17 +163,27 @@ class Reader:
     user: str
     version: LakeVersion
 
+    @property
+    def key(self) -> str:
+        """The cache key for this user's reads: the build, and what the user may see now.
+
+        A sharing grant, its revocation or expiry, or an objection changes what the user sees
+        without a new build; the session's access stamp changes with them, so a cached answer
+        of a revoked grant is never served again.
+        """
+        return f"{self.version.key}#access-{session(self.user, self.version.key).access_stamp()}"
+
     def sql(self, text: str) -> pl.DataFrame:
         """One governed, cached query."""
-        return query(self.user, self.version.key, text)
+        return query(self.user, self.key, text)
 
     def has(self, *views: str) -> bool:
         """Whether every one of ``views`` is granted to the user and built."""
-        granted = granted_views(self.user, self.version.key)
+        granted = granted_views(self.user, self.key)
         return all(view in granted for view in views)
 
     def treatments(self, view: str) -> dict[str, str]:
-        return column_treatments(self.user, self.version.key, view)
+        return column_treatments(self.user, self.key, view)
 
     @property
     def as_of(self) -> dt.date:

@@ -24,6 +24,11 @@ LEVEL_LABELS: dict[int, str] = {1: "省级", 2: "地级", 3: "县级"}
 FRESHNESS_LABELS: dict[str, str] = {
     "on_time": "按时", "overdue": "逾期", "incomplete": "未全部归集",
 }
+#: ``location_check`` of ``geo_parcel`` and ``geo_entity`` (transforms/geospatial.py) in Chinese.
+LOCATION_CHECKS: dict[str, str] = {
+    "match": "位于申报区划内", "mismatch": "位于其他区划", "outside": "不在任何区划边界内",
+    "no_location": "无坐标或几何无法解析", "unchecked": "申报区划无边界，无法核验",
+}
 #: How the governed session treats a column (``GovernedSession.columns``), in Chinese.
 TREATMENT_LABELS: dict[str, str] = {"clear": "明文", "hidden": "隐藏"}
 #: Credit grades of lake/catalog/credit_rules.toml, best first.
@@ -74,10 +79,15 @@ def percent(value: float | None, digits: int = 1) -> str:
 
 
 def points(value: float | None) -> str | None:
-    """A change of a ratio in percentage points, for a delta: ``0.012`` -> ``+1.2个百分点``."""
+    """A change of a ratio in percentage points, for a delta: ``0.012`` -> ``+1.2个百分点``.
+
+    A change smaller than 0.05 points keeps two decimals, so it does not read as no change:
+    ``-0.0004`` -> ``-0.04个百分点``.
+    """
     if value is None or math.isnan(value):
         return None
-    return f"{value * 100:+.1f}个百分点"
+    digits = 2 if 0 < abs(value) < 0.0005 else 1
+    return f"{value * 100:+.{digits}f}个百分点"
 
 
 def chinese_date(day: dt.date | dt.datetime | None) -> str:

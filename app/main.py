@@ -1,9 +1,10 @@
 """GovLake dashboards (政务大数据看板): the Streamlit entry point. ``govlake app`` runs it.
 
-Signed out, the app shows only the sign-in page. Signed in, the sidebar shows the user, their
-scope and the data date, with the division drill, and :data:`PAGES` are the pages. Every page
-reads through the signed-in user's governed session (app/data.py). Errors a user can act on
-(no built home, a refused query) are shown in Chinese, not as tracebacks.
+Signed out, the app shows the sign-in page and the public open-data portal (:data:`PUBLIC_PAGES`)
+only. Signed in, the sidebar shows the user, their scope and the data date, with the division
+drill, and :data:`PAGES` are the pages. Every data page reads through the signed-in user's
+governed session (app/data.py). Errors a user can act on (no built home, a refused query) are
+shown in Chinese, not as tracebacks.
 
     streamlit run app/main.py        # with GOVLAKE_HOME set; `govlake app` does this
 """
@@ -32,7 +33,18 @@ PAGES: tuple[tuple[str, str, str, str], ...] = (
     ("pages/credit.py", "信用", ":material/verified_user:", "credit-ratings"),
     ("pages/geo.py", "空间", ":material/map:", "spatial"),
     ("pages/governance.py", "数据治理", ":material/fact_check:", "data-governance"),
+    ("pages/share_request.py", "申请数据", ":material/add_task:", "data-request"),
+    ("pages/share_mine.py", "我的申请", ":material/assignment_ind:", "my-requests"),
+    ("pages/share_inbox.py", "审批待办", ":material/inbox:", "approvals"),
+    ("pages/share_grants.py", "授权清单", ":material/key:", "grants-in-force"),
+    ("pages/share_demand.py", "供需对接", ":material/handshake:", "supply-demand"),
+    ("pages/share_stats.py", "共享统计", ":material/query_stats:", "sharing-report"),
+    ("pages/open_data.py", "开放数据", ":material/public:", "open-data"),
 )
+
+#: Pages shown without sign-in, as well as in :data:`PAGES`: the open-data portal, which reads only
+#: files already published to the public (app/pages/open_data.py). Every other page needs sign-in.
+PUBLIC_PAGES: tuple[tuple[str, str, str, str], ...] = tuple(page for page in PAGES if page[0] == "pages/open_data.py")
 
 
 def no_lake() -> None:
@@ -72,7 +84,10 @@ def main() -> None:
         return
     user = current_user()
     if user is None:
-        st.navigation([st.Page(signin, title="登录", url_path="signin")], position="hidden").run()
+        # Signed out: the sign-in page, and the pages the public may see (PUBLIC_PAGES) and nothing else.
+        st.navigation([st.Page(signin, title="登录", icon=":material/login:", url_path="signin", default=True),
+                       *(st.Page(path, title=title, icon=icon, url_path=url)
+                         for path, title, icon, url in PUBLIC_PAGES)]).run()
         return
     reader = Reader(user, version)
     try:

@@ -28,6 +28,11 @@ VIEW_NAMES: dict[str, str] = {
     "entity_registrations": "市场主体登记",
     "credit_grades": "信用等级分布",
     "department_aggregation": "部门归集统计",
+    "credit_grade_history": "信用等级月度变化",
+    "credit_by_industry": "信用分行业分区划统计",
+    "credit_fact": "单位信用事实",
+    "aggregation_daily": "数据集逐日归集",
+    "geo_parcel": "宗地界址",
     "open_population": "开放数据·人口",
     "open_entities": "开放数据·法人主体",
 }

@@ -95,9 +95,9 @@ def all_tables() -> dict[str, TableSpec]:
 
     Step modules import :class:`TableSpec` from here, so they are merged lazily.
     """
-    from transforms import credit, e_licence, geospatial, topics
+    from transforms import credit, e_licence, geospatial, history, topics
 
     merged = dict(TABLES)
-    for module in (credit, e_licence, geospatial, topics):
+    for module in (credit, e_licence, geospatial, topics, history):
         merged.update(module.TABLES)
     return merged

@@ -11,7 +11,9 @@ SELECT
     c.other_source,
     c.other_value,
     c.other_batch,
-    coalesce(p.hukou_division, e.division) AS division  -- 对象所在行政区划代码（人口为户籍地，法人为住所）
+    CASE c.library WHEN 'population' THEN p.hukou_division WHEN 'legal_entity' THEN e.division END AS division  -- 对象所在行政区划代码（人口为户籍地，法人为住所）
 FROM base.conflicts AS c
-LEFT JOIN base.population AS p ON c.library = 'population' AND c.key = p.resident_id
-LEFT JOIN base.legal_entity AS e ON c.library = 'legal_entity' AND c.key = e.uscc
+-- Joined on the key alone, the library chosen in the CASE above: with the library in the ON
+-- clause DuckDB 1.5 plans a nested-loop join (60 s at 1M persons instead of 0.2 s).
+LEFT JOIN base.population AS p ON c.key = p.resident_id
+LEFT JOIN base.legal_entity AS e ON c.key = e.uscc

@@ -1,7 +1,9 @@
 """总览 (cockpit): the headline figures for the chosen division, each with a trend and the previous period.
 
 Population, births and deaths this year, active market entities, new registrations this month,
-the share of entities with a bad credit grade (D 差), and the datasets aggregated on the data date.
+the share of entities with a bad credit grade (D 差) against last month end (``credit_grade_history``,
+twelve month ends re-graded by the build), and the datasets aggregated on the data date against
+the day before (``aggregation_daily``, an exact count per day from the ingest log).
 Figures the user's role does not grant are shown as "无权查看", never as an error.
 """
 
@@ -16,7 +18,7 @@ import streamlit as st
 from app import charts
 from app.data import Reader
 from app.drill import Division
-from app.format import BAD_GRADES, MARKET_CATEGORIES, count, last_months, month_start, percent, signed
+from app.format import BAD_GRADES, MARKET_CATEGORIES, count, last_months, month_start, percent, points, signed
 from app.page import context, header
 
 
@@ -129,30 +131,65 @@ def entity_figures(reader: Reader, division: Division) -> list[Figure]:
 
 
 def credit_figure(reader: Reader, division: Division) -> Figure:
-    """The share of entities with a bad credit grade."""
+    """The share of rated entities graded D (差), with its month-end trend and the change since last month end."""
     grades = reader.sql(
         f"SELECT grade, sum(subjects) AS subjects FROM credit_grades WHERE {division.total_filter()} "
         "AND subject_type = 'entity' GROUP BY grade ORDER BY grade"
     )
     total = _int(grades["subjects"].sum())
     bad = _int(grades.filter(pl.col("grade").is_in(BAD_GRADES))["subjects"].sum())
-    return Figure("信用差（D级）单位占比", percent(bad / total if total else None),
-                  f"{count(bad)} / {count(total)} 户", "差级/参评", (),
-                  help="信用等级按构建参考日评定（A优、B良、C中、D差）。当前视图只有最新一次评定，"
-                       "暂无趋势和上期对比。", delta_color="off")
+    share = bad / total if total else None
+    label, counts = "信用差（D级）单位占比", f"差级 {count(bad)} / 参评 {count(total)} 户"
+    if not reader.has("credit_grade_history"):
+        return Figure(label, percent(share), f"{count(bad)} / {count(total)} 户", "差级/参评", (), delta_color="off",
+                      help="信用等级按构建参考日评定（A优、B良、C中、D差）。当前账号未获授权查看信用等级月度变化"
+                           "（credit_grade_history），无趋势和上期对比。")
+    history = bad_share_by_month(reader, division)
+    previous = history.filter(pl.col("graded_on") < reader.as_of).tail(1)
+    before = previous["bad_share"][0] if previous.height else None
+    change = share - before if share is not None and before is not None else None
+    return Figure(label, percent(share), points(change), "较上月末", tuple(history["bad_share"].fill_null(0).to_list()),
+                  help=f"{counts}。信用等级按声明的规则评定（A优、B良、C中、D差）；趋势为近12个月各月末和数据日期的"
+                       "差级单位占比，历史月份按现有信用事实和现行规则回溯评定。",
+                  delta_color="inverse")
+
+
+def bad_share_by_month(reader: Reader, division: Division) -> pl.DataFrame:
+    """``graded_on`` and ``bad_share`` (D-graded / rated entities) per month end and the data date, oldest first."""
+    return reader.sql(
+        "SELECT graded_on, sum(subjects) FILTER (WHERE grade IN "
+        f"({', '.join(repr(g) for g in BAD_GRADES)})) AS bad, sum(subjects) AS subjects FROM credit_grade_history "
+        f"WHERE {division.total_filter()} GROUP BY graded_on ORDER BY graded_on"
+    ).with_columns((pl.col("bad").fill_null(0) / pl.col("subjects")).alias("bad_share"))
+
+
+#: Days of the daily aggregation trend.
+AGGREGATION_DAYS = 30
 
 
 def aggregation_figure(reader: Reader) -> Figure:
-    """Datasets aggregated on the data date (the departments that delivered that day)."""
-    rows = reader.sql(
-        "SELECT datasets_catalogued, datasets_aggregated, days_since_last_ingestion FROM department_aggregation"
-    )
-    today = rows.filter(pl.col("days_since_last_ingestion") == 0)
-    aggregated = _int(today["datasets_aggregated"].sum())
-    catalogued = _int(rows["datasets_catalogued"].sum())
-    return Figure("当日归集数据集", count(aggregated, "个"), f"共编目 {catalogued} 个",
-                  f"{len(today)} 个部门", (),
-                  help="数据日期当天完成归集的部门所归集的数据集数；全部编目数据集数作对比。", delta_color="off")
+    """Datasets with a batch aggregated on the data date, against the day before, with a 30-day trend."""
+    as_of = reader.as_of
+    first = as_of - dt.timedelta(days=AGGREGATION_DAYS - 1)
+    daily = reader.sql(
+        "SELECT day, count(DISTINCT dataset) AS datasets, sum(batches) AS batches FROM aggregation_daily "
+        f"WHERE day BETWEEN DATE '{first}' AND DATE '{as_of}' GROUP BY day ORDER BY day")
+    days = [first + dt.timedelta(days=offset) for offset in range(AGGREGATION_DAYS)]
+    series = charts.complete(daily, "day", days, zero=("datasets", "batches"))
+
+    def on(day: dt.date, column: str = "datasets") -> int:
+        return _int(series.filter(pl.col("day") == day)[column].sum())
+
+    today, yesterday = on(as_of), on(as_of - dt.timedelta(days=1))
+    catalogued = ""
+    if reader.has("department_aggregation"):
+        total = _int(reader.sql("SELECT sum(datasets_catalogued) AS n FROM department_aggregation")["n"].sum())
+        catalogued = f"目录共编目 {total} 个数据集。"
+    return Figure("当日归集数据集", count(today, "个"), signed(today - yesterday, "个"), "较前一日",
+                  tuple(float(v) for v in series["datasets"].to_list()),
+                  help=f"数据日期（{as_of.month}月{as_of.day}日）当天完成归集（物理汇聚或逻辑接入）的数据集数，"
+                       f"共 {on(as_of, 'batches')} 批；{catalogued}趋势为近{AGGREGATION_DAYS}天逐日归集的数据集数。",
+                  chart_type="bar")
 
 
 def show(figures: list[Figure], columns: int = 4) -> None:
@@ -182,8 +219,8 @@ def cockpit() -> None:
         else [denied("存续市场主体", "entity_registrations")]
     figures.append(credit_figure(reader, division) if reader.has("credit_grades")
                    else denied("信用差（D级）单位占比", "credit_grades"))
-    figures.append(aggregation_figure(reader) if reader.has("department_aggregation")
-                   else denied("当日归集数据集", "department_aggregation"))
+    figures.append(aggregation_figure(reader) if reader.has("aggregation_daily")
+                   else denied("当日归集数据集", "aggregation_daily"))
     show(figures)
 
     if reader.has("vital_statistics", "entity_registrations"):

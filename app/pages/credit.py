@@ -1,9 +1,12 @@
 """信用 (credit): the grade distribution, dishonest debtors and penalties by industry and division, and a
 drill-down to one entity's credit facts, all within the user's scope.
 
-Every leader and analyst reads the grade distribution (``credit_grades``). Dishonest debtors,
-penalties and the one-entity drill-down need the credit detail views (``credit_entity``,
-``credit_person``), which the analyst role grants; the e-licences of the entity come from ``e_licence``.
+Every leader and analyst reads the grade distribution (``credit_grades``), its month-end trend
+(``credit_grade_history``) and dishonest debtors and penalties by industry and division
+(``credit_by_industry``, counts only). The one-entity drill-down needs the credit detail views
+(``credit_entity``, ``credit_fact``: each case, penalty, licence and tax rating of the entity),
+which the analyst role grants, as it does ``credit_person`` (dishonest persons) and ``e_licence``
+(the entity's e-licences).
 """
 
 from __future__ import annotations
@@ -79,6 +82,25 @@ def distribution(reader: Reader, division: Division) -> None:
                             width="stretch")
         else:
             st.info(f"{division.name}没有下级区划。")
+    if reader.has("credit_grade_history"):
+        trend(reader, division)
+
+
+def trend(reader: Reader, division: Division) -> None:
+    """The share of each grade among rated entities at each of the last twelve month ends and the data date."""
+    monthly = reader.sql(
+        "SELECT graded_on, grade, sum(subjects) AS subjects FROM credit_grade_history "
+        f"WHERE {division.total_filter()} GROUP BY ALL ORDER BY graded_on, grade")
+    if monthly.height == 0:
+        return
+    shares = (monthly.with_columns((pl.col("subjects") / pl.col("subjects").sum().over("graded_on")).alias("share"))
+              .pivot(on="grade", index="graded_on", values="share").fill_null(0).sort("graded_on"))
+    series = {grade: f"{grade}级（{GRADE_LABELS[grade]}）" for grade in GRADE_ORDER if grade in shares.columns}
+    st.altair_chart(charts.line(shares, x="graded_on", series=series, title="近12个月各月末单位信用等级占比",
+                                unit="占参评单位比例", as_of=reader.as_of, x_title="评定日", time_format="%Y年%m月%d日",
+                                note=f"{division.name} · 历史月份按现有信用事实和现行规则回溯评定",
+                                colours=tuple(charts.GRADE_COLOURS.values()), ratio=True),
+                    width="stretch")
 
 
 def child_of(reader: Reader, division: Division) -> dict[str, str]:
@@ -99,13 +121,14 @@ def child_of(reader: Reader, division: Division) -> dict[str, str]:
 
 
 def dishonest_and_penalties(reader: Reader, division: Division) -> None:
-    """Dishonest debtors and administrative penalties by industry and by division (entity detail view)."""
+    """Dishonest debtors and administrative penalties by industry and by division (``credit_by_industry``,
+    an aggregate every leader and analyst is granted)."""
     from lake.catalog import load_catalog
 
     sections = load_catalog().code_tables["industry_section"].codes
     facts = reader.sql(
-        "SELECT industry_section, division, count(*) AS subjects, count(*) FILTER (WHERE dishonest_active) AS "
-        "dishonest, sum(penalties_12m) AS penalties, sum(fines_12m_wan) AS fines FROM credit_entity "
+        "SELECT industry_section, division, sum(subjects) AS subjects, sum(dishonest) AS dishonest, "
+        "sum(penalties) AS penalties, sum(fines) AS fines FROM credit_by_industry "
         f"WHERE {division.prefix_filter()} GROUP BY ALL")
     cards = st.columns(4)
     cards[0].metric("失信被执行人（单位）", count(int(facts["dishonest"].sum() or 0), "户"), border=True)
@@ -177,6 +200,8 @@ def entity_drill(reader: Reader, division: Division) -> None:
     with right:
         facts = pl.DataFrame({"事实": list(FACTS.values()), "取值": [_fact(row[column]) for column in FACTS]})
         st.dataframe(facts, hide_index=True, width="stretch", height=36 * (facts.height + 1) + 2)
+    if reader.has("credit_fact"):
+        fact_list(reader, uscc)
     if reader.has("e_licence"):
         licences = reader.sql(
             "SELECT licence_type, licence_no, issuer, issued_date, valid_to, validity_name FROM e_licence "
@@ -187,6 +212,28 @@ def entity_drill(reader: Reader, division: Division) -> None:
                 "licence_type": "证照类型", "licence_no": "证照编号", "issuer": "颁证单位",
                 "issued_date": st.column_config.DateColumn("颁证日期", format="YYYY-MM-DD"),
                 "valid_to": st.column_config.DateColumn("有效期至", format="YYYY-MM-DD"), "validity_name": "状态"})
+
+
+def fact_list(reader: Reader, uscc: str) -> None:
+    """Every credit fact of one entity, newest first: each case, penalty, licence and tax rating behind its grade."""
+    facts = reader.sql(
+        "SELECT fact_type_name, fact_date, end_date, current, code_name, amount_wan, authority, source_key "
+        f"FROM credit_fact WHERE uscc = {_quote(uscc)} ORDER BY fact_date DESC NULLS LAST, fact_type_name, source_key")
+    in_force = int(facts["current"].sum() or 0) if facts.height else 0
+    st.caption(f"信用事实 {facts.height} 条，其中 {in_force} 条在数据日期有效（失信未移出、处罚在近12个月内、"
+               "许可在有效期内、最近有效的纳税信用评价）。")
+    if facts.height:
+        st.dataframe(
+            facts.with_columns(pl.col("current").replace_strict({True: "有效", False: "已失效"}, default="—",
+                                                                return_dtype=pl.String)),
+            hide_index=True, width="stretch", height=min(35 * (facts.height + 1) + 3, 420),
+            column_config={
+                "fact_type_name": "事实类型",
+                "fact_date": st.column_config.DateColumn("日期", format="YYYY-MM-DD"),
+                "end_date": st.column_config.DateColumn("截止或移出日期", format="YYYY-MM-DD"),
+                "current": "数据日期是否有效", "code_name": "类别或等级",
+                "amount_wan": st.column_config.NumberColumn("罚款（万元）", format="%.2f"),
+                "authority": "决定机关或法院", "source_key": "案号、文号或评价年度"})
 
 
 def _fact(value: object) -> str:
@@ -207,10 +254,14 @@ def credit() -> None:
     else:
         not_granted("credit_grades")
     st.subheader("失信被执行人和行政处罚")
-    if reader.has("credit_entity", "geo_division"):
+    if reader.has("credit_by_industry", "geo_division"):
         dishonest_and_penalties(reader, division)
+    else:
+        not_granted("credit_by_industry")
+    if reader.has("credit_entity"):
         entity_drill(reader, division)
     else:
+        st.subheader("主体信用查询")
         not_granted("credit_entity")
 
 

@@ -2,7 +2,9 @@
 
 Reads ``geo_division`` (boundaries) and ``geo_division_stats`` (persons, entities and land parcels
 per division, rolled up province → city → county). Users granted ``geo_entity`` also see every
-entity as a point and whether its coordinates fall inside its declared division.
+entity as a point and whether its coordinates fall inside its declared division. Users granted
+``geo_parcel`` (leaders and analysts) see the outlines of the land parcels of a province, city or
+county on the map, a close-up of one parcel with its neighbours, and the list of parcels.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from dataclasses import dataclass
 import polars as pl
 import streamlit as st
 
+from app import charts
 from app.data import Reader
 from app.drill import Division
-from app.format import count
+from app.format import LOCATION_CHECKS, count
 from app.maps import division_map
 from app.page import context, header, not_granted
 
@@ -74,6 +77,10 @@ def geo() -> None:
                                format_func=lambda name: MEASURES[name].label) or "m_density"
     measure = MEASURES[key]
     per_division = stats(reader, division)
+    parcel_rows = parcels(reader, division)
+    outlines = charts.wkb_features(parcel_rows.select(*PARCEL_TOOLTIP_COLUMNS, "centroid_lon", "centroid_lat",
+                                                      "geometry")) \
+        if parcel_rows is not None else None
     points = None
     if reader.has("geo_entity"):
         points = reader.sql(
@@ -82,7 +89,8 @@ def geo() -> None:
     division_map(reader, division, per_division, value=key, title=f"各区划{measure.label}", unit=measure.unit,
                  value_title=f"{measure.label}（{measure.unit}）", key="geo_map", points=points,
                  point_tooltip=(("entity_name", "主体名称"), ("category", "主体类别"), ("location_check", "坐标核验")),
-                 value_format=measure.value_format, scale_type=measure.scale_type)
+                 value_format=measure.value_format, scale_type=measure.scale_type,
+                 outlines=outlines, outline_tooltip=PARCEL_TOOLTIP)
     if points is not None:
         located = reader.sql(
             "SELECT location_check, count(*) AS entities FROM geo_entity "
@@ -92,7 +100,6 @@ def geo() -> None:
                    "个主体的坐标位于其登记的住所区划内。")
     else:
         st.caption("法人主体点位需要法人点位（geo_entity）视图权限；地图显示各区划汇总指标。")
-    st.caption("土地宗地按所在区划汇总（宗地数量、面积）；宗地边界明细未开放为受控视图。")
     st.dataframe(
         per_division.select("code", "name", "area_km2", "hukou_persons", "resident_persons", "m_density",
                             "entities_active", "m_entity_density", "parcels", "m_parcel_area"),
@@ -107,6 +114,93 @@ def geo() -> None:
             "m_entity_density": st.column_config.NumberColumn("主体密度（户/百平方公里）"),
             "parcels": st.column_config.NumberColumn("宗地（宗）", format="%d"),
             "m_parcel_area": st.column_config.NumberColumn("宗地面积（公顷）", format="%.2f"),
+        },
+    )
+    parcel_section(reader, division, parcel_rows)
+
+
+#: Most parcels drawn on one map and listed in one table.
+MAX_PARCELS = 5000
+#: Parcel columns shown in the map's tooltip: (column, label, Vega-Lite type).
+PARCEL_TOOLTIP: tuple[tuple[str, str, str], ...] = (
+    ("parcel_code", "宗地代码", "N"), ("land_use_name", "土地用途", "N"), ("area_m2", "登记面积（平方米）", "Q"),
+    ("registered_date", "登记日期", "N"),
+)
+PARCEL_TOOLTIP_COLUMNS = tuple(column for column, _label, _kind in PARCEL_TOOLTIP)
+
+
+def parcels(reader: Reader, division: Division) -> pl.DataFrame | None:
+    """The land parcels of a province, city or county with their outlines (WKB); None for the whole country.
+
+    The whole country is a choropleth of parcel counts and areas: its thousands of parcels, each a
+    few hundred metres across, would be invisible specks on that map.
+    """
+    if not reader.has("geo_parcel") or division.code is None:
+        return None
+    return reader.sql(
+        "SELECT parcel_code, land_use_name, area_m2, geometry_area_m2, right_type, registered_date, division, "
+        f"location_check, centroid_lon, centroid_lat, geometry FROM geo_parcel WHERE {division.prefix_filter()} "
+        f"ORDER BY parcel_code LIMIT {MAX_PARCELS}")
+
+
+#: How far around the chosen parcel the close-up map shows neighbours (degrees, about 3 km).
+NEIGHBOURHOOD_DEGREES = 0.03
+
+
+def parcel_section(reader: Reader, division: Division, rows: pl.DataFrame | None) -> None:
+    """The parcels of the division: a close-up of one parcel's outline with its neighbours, and the list."""
+    st.subheader("宗地界址")
+    if not reader.has("geo_parcel"):
+        not_granted("geo_parcel")
+        return
+    if rows is None:
+        st.caption("全国范围按区划显示宗地数量和面积（地图指标“宗地数量”“宗地面积”）；在侧栏选择省级、地级或县级区划后，"
+                   "地图上叠加显示各宗地界址（绿色），并可逐宗查看。")
+        return
+    if rows.height == 0:
+        st.info(f"{division.name}没有登记的宗地。")
+        return
+    shown = "" if rows.height < MAX_PARCELS else f"（仅显示前 {MAX_PARCELS:,} 宗）"
+    st.caption(f"{division.name}共 {rows.height:,} 宗登记宗地{shown}，地图上以绿色显示界址。"
+               "选择一宗查看其界址和周边宗地；宗地界址不含权利人信息。")
+    labels = {row["parcel_code"]: f"{row['parcel_code']} · {row['land_use_name'] or '用途不详'} · "
+                                  f"{count(row['area_m2'], '平方米')}"
+              for row in rows.head(500).iter_rows(named=True)}
+    left, right = st.columns([3, 2])
+    with right:
+        code = st.selectbox("宗地", list(labels), format_func=labels.__getitem__, key="geo_parcel_choice")
+    chosen = rows.filter(pl.col("parcel_code") == code) if code else rows.head(1)
+    if chosen.height:
+        lon, lat = chosen["centroid_lon"][0], chosen["centroid_lat"][0]
+        near = rows.filter((pl.col("centroid_lon") - lon).abs() <= NEIGHBOURHOOD_DEGREES,
+                           (pl.col("centroid_lat") - lat).abs() <= NEIGHBOURHOOD_DEGREES) \
+            if lon is not None and lat is not None else chosen
+        features = charts.wkb_features(near.select(*PARCEL_TOOLTIP_COLUMNS, "geometry")
+                                       .with_columns((pl.col("parcel_code") == chosen["parcel_code"][0])
+                                                     .alias("chosen")))
+        with left:
+            st.altair_chart(charts.parcel_map(features, title=f"宗地界址：{chosen['parcel_code'][0]}",
+                                              as_of=reader.as_of, note=f"周边约3公里内宗地 {len(features) - 1} 宗"),
+                            width="stretch")
+        with right:
+            row = chosen.row(0, named=True)
+            st.markdown(f"**{row['parcel_code']}**  \n用途：{row['land_use_name'] or '—'}  \n"
+                        f"权利类型：{row['right_type'] or '—'}  \n登记日期：{row['registered_date'] or '—'}  \n"
+                        f"登记面积：{count(row['area_m2'], '平方米')}  \n"
+                        f"界址计算面积：{count(row['geometry_area_m2'], '平方米')}  \n"
+                        f"坐标核验：{LOCATION_CHECKS.get(row['location_check'] or '', row['location_check'] or '—')}")
+    st.dataframe(
+        rows.select("parcel_code", "land_use_name", "area_m2", "geometry_area_m2", "registered_date", "division",
+                    "location_check").with_columns(
+            pl.col("location_check").replace_strict(LOCATION_CHECKS, default=pl.col("location_check"),
+                                                    return_dtype=pl.String)),
+        hide_index=True, width="stretch", height=min(35 * (rows.height + 1) + 3, 420),
+        column_config={
+            "parcel_code": "宗地代码", "land_use_name": "土地用途",
+            "area_m2": st.column_config.NumberColumn("登记面积（平方米）", format="%.0f"),
+            "geometry_area_m2": st.column_config.NumberColumn("界址计算面积（平方米）", format="%.0f"),
+            "registered_date": st.column_config.DateColumn("登记日期", format="YYYY-MM-DD"),
+            "division": "申报区划", "location_check": "坐标核验",
         },
     )
 

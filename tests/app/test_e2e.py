@@ -126,8 +126,10 @@ def settled(page: Any) -> None:
     for _ in range(2):
         page.wait_for_timeout(250)
         page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=30_000)
+    # Elements whose code is still loading show a skeleton, and a chart not yet mounted is not a chart yet.
     page.wait_for_function(
-        "() => Array.from(document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]'))"
+        "() => !document.querySelector('[data-testid=\"stSkeleton\"]') && "
+        "Array.from(document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]'))"
         ".every(chart => chart.querySelector('svg, canvas'))", timeout=30_000)
 
 
@@ -202,6 +204,10 @@ def test_hangzhou_analyst_sees_hangzhou_masked(browser: Any, server: str) -> Non
     main = page.locator('[data-testid="stMain"]').inner_text()
     assert "范围：杭州市（地级）" in main
     screenshot(page, "population-hz_analyst")
+    open_page(page, "信用")  # the entity look-up lists the chosen entity's credit facts
+    no_exception(page)
+    assert "信用事实" in page.locator('[data-testid="stMain"]').inner_text()
+    screenshot(page, "credit-hz_analyst")
     page.close()
 
 
@@ -219,6 +225,10 @@ def test_clicking_the_map_drills_down(browser: Any, server: str) -> None:
     no_exception(page)
     scope = page.locator('[data-testid="stSidebar"]').inner_text()
     assert re.search(r"当前范围：\S+（省级）", scope), scope
+    open_page(page, "空间")  # the drill holds across pages; a province's map draws its land parcels
+    no_exception(page)
+    assert "宗地界址" in page.locator('[data-testid="stMain"]').inner_text()
+    screenshot(page, "geo-province")
     page.close()
 
 
