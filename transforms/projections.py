@@ -12,6 +12,13 @@ probabilistically on name, birth date, sex, division and what is left of the ID.
 links are kept as ``base.person_links``. Entities are linked on their USCC, or, when its
 check character is wrong, on its 17-character body if exactly one entity has it.
 
+Five datasets name a *party* that may be either: licence and penalty parties, e-licence
+holders, dishonest debtors and parcel holders (:data:`PARTIES`). Whether a record's party
+is a person or an entity is decided by evidence, in :func:`with_party_kind`: a code the
+entity registers hold is an entity's, whatever it looks like. Shape alone cannot decide,
+because many credit codes issued before the 2015 reform are 17 digits and a digit or ``X``,
+just like a resident ID (docs/linkage.md, "Person or entity").
+
 Every projection returns one row per key (the latest record wins, deterministically)
 with the lineage columns ``_batch_id`` and ``_ingested_at`` for provenance.
 """
@@ -53,11 +60,39 @@ class PersonMention:
     #: The certificate or registration number the record is filed under. The same number
     #: on an e-licence (电子证照) held by the same name corroborates a missing ID.
     document: str | None = None
+    #: The record names a person only where :func:`with_party_kind` says so (a party that
+    #: may be a person or an entity); ``where`` then filters those records further.
+    party: Party | None = None
 
 
-def _is_person_id(column: str) -> Callable[[], pl.Expr]:
-    # A party or holder code is a person's when it has the shape of a resident ID.
-    return lambda: pl.col(column).str.contains(r"^\d{17}[\dX]$")
+@dataclass(frozen=True)
+class Party:
+    """Where a dataset names a party that may be a person or an entity.
+
+    ``code`` is the party's code (a resident ID or a USCC, element ``party_id``); ``declared``
+    the column, if any, in which the department says which kind of party it is, with the
+    codes of that column meaning a natural person and those meaning an entity.
+    """
+
+    code: str
+    declared: str | None = None
+    persons: tuple[str, ...] = ()
+    entities: tuple[str, ...] = ()
+
+
+#: Datasets whose party may be a person or an entity. Code table ``party_type``:
+#: 1 法人及非法人组织, 2 个体工商户, 3 自然人; ``holder_code_type``: 1 USCC, 2 resident ID.
+#: Land parcels declare nothing: the code and the registers decide.
+PARTIES: dict[str, Party] = {
+    "e_licences": Party("holder_code", "holder_code_type", persons=("2",), entities=("1",)),
+    "admin_licences": Party("party_id", "party_type", persons=("3",), entities=("1", "2")),
+    "admin_penalties": Party("party_id", "party_type", persons=("3",), entities=("1", "2")),
+    "dishonest_debtors": Party("debtor_id", "debtor_type", persons=("3",), entities=("1", "2")),
+    "land_parcels": Party("holder_id"),
+}
+#: 17 digits and a digit or ``X``: what a resident ID looks like, and also what many credit
+#: codes issued before 2015 look like (an 8-digit organisation code inside), so never enough.
+RESIDENT_ID_SHAPE = r"^\d{17}[\dX]$"
 
 
 def _col(name: str) -> Callable[[], pl.Expr]:
@@ -106,21 +141,23 @@ PERSON_MENTIONS: tuple[PersonMention, ...] = (
     PersonMention("social_orgs", "legal_rep", "legal_rep_id", "legal_rep_name", "division",
                   carry={"legal_rep_name": _person("legal_rep_name")}),
     PersonMention("e_licences", "holder", "holder_code", "holder_name", "division",
-                  where=lambda: pl.col("holder_code_type") == "2",
-                  carry={"holder_name": _person("holder_name")}),
+                  party=PARTIES["e_licences"], carry={"holder_name": _person("holder_name")}),
     PersonMention("admin_licences", "party", "party_id", "party_name", "division",
-                  where=lambda: pl.col("party_type") == "3", carry={"party_name": _person("party_name")}),
+                  party=PARTIES["admin_licences"], carry={"party_name": _person("party_name")}),
     PersonMention("admin_penalties", "party", "party_id", "party_name", "division",
-                  where=lambda: pl.col("party_type") == "3", carry={"party_name": _person("party_name")}),
+                  party=PARTIES["admin_penalties"], carry={"party_name": _person("party_name")}),
     PersonMention("dishonest_debtors", "debtor", "debtor_id", "debtor_name", "court_division",
-                  where=_is_person_id("debtor_id"), carry={"debtor_name": _person("debtor_name")}),
+                  party=PARTIES["dishonest_debtors"], carry={"debtor_name": _person("debtor_name")}),
     PersonMention("land_parcels", "holder", "holder_id", "holder_name", "division",
-                  where=_is_person_id("holder_id"), carry={"holder_name": _person("holder_name")}),
+                  party=PARTIES["land_parcels"], carry={"holder_name": _person("holder_name")}),
 )
 
 
 def _mention_rows(ctx: BuildContext, mention: PersonMention) -> pl.LazyFrame:
-    frame = ctx.standardized(mention.dataset)
+    if mention.party is not None:
+        frame = party_records(ctx, mention.dataset, mention.party).filter(pl.col(PARTY_KIND) == "person")
+    else:
+        frame = ctx.standardized(mention.dataset)
     if mention.where is not None:
         frame = frame.filter(mention.where())
     # The record's exact place: batch (hence file) and row, so a link is traceable to its source.
@@ -172,19 +209,26 @@ def person_links(ctx: BuildContext) -> pl.DataFrame:
     return ctx.outputs["base.person_links"]
 
 
-def _take(links: pl.DataFrame, found: pl.DataFrame, method: str) -> pl.DataFrame:
-    """Set ``resident_id`` for the records in ``found`` (record_id, resident_id) that were unlinked."""
+def _take(links: pl.DataFrame, found: pl.DataFrame, method: str, *, over_model: bool = False) -> pl.DataFrame:
+    """Set ``resident_id`` for the records in ``found`` (record_id, resident_id) that were unlinked.
+
+    With ``over_model`` the answer also replaces a different person the model linked
+    (``probabilistic``); an exact link is never replaced.
+    """
     found = (
         found.group_by("record_id").agg(pl.col("resident_id").unique())
         .filter(pl.col("resident_id").list.len() == 1)
     )
     found = found.select("record_id", pl.col("resident_id").list.first().alias("_found"))
+    replaceable = pl.col("resident_id").is_null()
+    if over_model:
+        replaceable = replaceable | (pl.col("method") == "probabilistic")
+    take = replaceable & pl.col("_found").is_not_null() & pl.col("resident_id").ne_missing(pl.col("_found"))
     return (
         links.join(found, on="record_id", how="left")
         .with_columns(
-            pl.when(pl.col("resident_id").is_null() & pl.col("_found").is_not_null())
-            .then(pl.lit(method)).otherwise(pl.col("method")).alias("method"),
-            pl.coalesce("resident_id", "_found").alias("resident_id"),
+            pl.when(take).then(pl.lit(method)).otherwise(pl.col("method")).alias("method"),
+            pl.when(take).then(pl.col("_found")).otherwise(pl.col("resident_id")).alias("resident_id"),
         )
         .drop("_found")
     )
@@ -200,16 +244,18 @@ def corroborate(ctx: BuildContext, links: pl.DataFrame, records: pl.DataFrame,
        resident ID, names the person (method ``corroborated_document``).
     2. **The mother's spouse.** A father named on a birth certificate without a usable ID
        is the mother's spouse of the same name in the marriage registrations
-       (method ``corroborated_family``).
+       (method ``corroborated_family``). This also replaces a different person the model
+       linked: a father's record carries no birth date, so the model links him on name,
+       county and sex alone, and a namesake of the same county can pass the threshold
+       (all the wrong links at the 100k demo were such fathers), while a registered marriage
+       to the child's mother under the same name is direct evidence.
 
-    Only a single, unambiguous answer is taken; anything else stays unlinked.
+    Only a single, unambiguous answer is taken; anything else stays as the model left it.
     """
     known = reference.select("resident_id")
     unlinked = links.filter(pl.col("resident_id").is_null()).select("record_id")
-    if unlinked.height == 0:
-        return links
     pending = records.join(unlinked, on="record_id", how="semi")
-    if ctx.has_source("e_licences"):
+    if pending.height and ctx.has_source("e_licences"):
         holders = (
             ctx.standardized("e_licences")
             .filter((pl.col("holder_code_type") == "2") & pl.col("holder_code__valid")
@@ -223,7 +269,7 @@ def corroborate(ctx: BuildContext, links: pl.DataFrame, records: pl.DataFrame,
             holders, on=["document", "name"], how="inner")
         links = _take(links, found.select("record_id", "resident_id"), "corroborated_document")
     fathers = links.filter((pl.col("dataset") == "births") & (pl.col("role") == "father")
-                           & pl.col("resident_id").is_null())
+                           & (pl.col("resident_id").is_null() | (pl.col("method") == "probabilistic")))
     if fathers.height and ctx.has_source("marriages"):
         place = pl.col("record_id").str.split(":").list.slice(2).list.join(":")
         mothers = links.filter((pl.col("dataset") == "births") & (pl.col("role") == "mother")).select(
@@ -243,7 +289,7 @@ def corroborate(ctx: BuildContext, links: pl.DataFrame, records: pl.DataFrame,
             .join(husband_names, on=["mother", "name"])
             .select("record_id", pl.col("husband").alias("resident_id"))
         )
-        links = _take(links, found, "corroborated_family")
+        links = _take(links, found, "corroborated_family", over_model=True)
     return links
 
 
@@ -349,6 +395,89 @@ def link_entities(ctx: BuildContext, frame: pl.LazyFrame, column: str) -> pl.Laz
     )
 
 
+#: Column :func:`with_party_kind` adds: ``"person"``, ``"entity"`` or NULL (neither can be told).
+PARTY_KIND = "party_kind"
+
+
+def _resident_id_valid(ctx: BuildContext, code: pl.Expr) -> pl.Expr:
+    """TRUE when ``code`` passes the resident-ID rule (GB 11643 check character, birth date, county)."""
+    from transforms.rules.identifiers import resident_id
+
+    return resident_id(code, ctx.catalog.element("resident_id"), ctx.rules).valid.fill_null(False)
+
+
+def with_party_kind(ctx: BuildContext, frame: pl.LazyFrame, party: Party) -> pl.LazyFrame:
+    """Add ``linked_uscc`` (:func:`link_entities`) and :data:`PARTY_KIND`: who the record's party is.
+
+    The first rule that applies decides:
+
+    1. The code **is a registered USCC** (held by the market-regulation or social-organisation
+       register) → entity. Exception: the record declares a natural person *and* the code is
+       also a valid resident ID. Only then are both readings possible, and the department's
+       own word breaks the tie; with no declaration the register wins.
+    2. The record **declares a natural person** → person (linked by ID, else by name).
+    3. The record **declares an entity** → entity if the code's 17-character body is that of
+       exactly one registered entity (a wrong check character); otherwise neither. A record
+       that says "entity" carries an entity's name (a shop's, for a 个体工商户 filed under its
+       operator's ID), so its name is never compared with a person's.
+    4. No declaration, and the **body links** to an entity → entity, unless the code is a
+       valid resident ID: a valid check character of GB 11643 is no error, a wrong one of
+       GB 32100 is, so the person reading needs fewer errors.
+    5. No declaration, and the code **has a resident ID's shape** → person (a mistyped ID is
+       still linked on what it says).
+    6. Otherwise neither: an unknown or malformed code that no register holds.
+    """
+    data = frame.collect()
+    columns = [party.code, *([party.declared] if party.declared else [])]
+    return pl.concat([data, _party_kinds(ctx, data.select(columns), party)], how="horizontal").lazy()
+
+
+def party_records(ctx: BuildContext, dataset: str, party: Party | None = None) -> pl.LazyFrame:
+    """``ctx.standardized(dataset)`` with :func:`with_party_kind`'s columns, decided once per build.
+
+    ``party`` defaults to ``PARTIES[dataset]``. The person mentions, the population projection
+    and the legal-entity projection all read these; at 1M persons deciding the 500,000
+    e-licence holders takes a few tenths of a second, so it is done once.
+    """
+    party = party or PARTIES[dataset]
+    data = ctx.standardized(dataset).collect()
+    name = f"link.party_kind.{dataset}.{party.code}"
+    if name not in ctx.outputs:
+        columns = [party.code, *([party.declared] if party.declared else [])]
+        ctx.outputs[name] = _party_kinds(ctx, data.select(columns), party)
+    return pl.concat([data, ctx.outputs[name]], how="horizontal").lazy()
+
+
+def _party_kinds(ctx: BuildContext, codes: pl.DataFrame, party: Party) -> pl.DataFrame:
+    """``party_kind`` and ``linked_uscc`` for each row of ``codes`` (the code and declared kind), in order."""
+    row = "_party_row"
+    code = pl.col(party.code)
+    if party.declared is None:
+        says_person = says_entity = pl.lit(False)
+    else:
+        says_person = pl.col(party.declared).is_in(list(party.persons)).fill_null(False)
+        says_entity = pl.col(party.declared).is_in(list(party.entities)).fill_null(False)
+    linked = link_entities(ctx, codes.lazy().with_row_index(row), party.code).collect().sort(row)
+    registered = (pl.col("linked_uscc") == code).fill_null(False)
+    by_body = pl.col("linked_uscc").is_not_null() & ~registered
+    # Whether the code is a valid resident ID matters only where a register also claims it;
+    # checking just those rows keeps the GB 11643 rule off the hundreds of thousands of others.
+    doubtful = linked.filter(by_body | (registered & says_person)).select(row, code)
+    resident_ids = doubtful.select(row, _resident_id_valid(ctx, code).alias("_resident"))
+    linked = linked.join(resident_ids, on=row, how="left", maintain_order="left")
+    resident = pl.col("_resident").fill_null(False)
+    person, entity, neither = pl.lit("person"), pl.lit("entity"), pl.lit(None, pl.String)
+    kind = (
+        pl.when(registered & ~(says_person & resident)).then(entity)
+        .when(says_person).then(person)
+        .when(says_entity).then(pl.when(by_body).then(entity).otherwise(neither))
+        .when(by_body & ~resident).then(entity)
+        .when(code.str.contains(RESIDENT_ID_SHAPE).fill_null(False)).then(person)
+        .otherwise(neither)
+    )
+    return linked.select(kind.alias(PARTY_KIND), "linked_uscc")
+
+
 def _with_linked_rep(ctx: BuildContext, dataset: str, frame: pl.LazyFrame) -> pl.LazyFrame:
     """The legal representative's resident ID as linked to the population library.
 
@@ -385,21 +514,18 @@ def legal_entity_social_orgs(ctx: BuildContext) -> pl.LazyFrame:
     return _with_linked_rep(ctx, "social_orgs", frame)
 
 
-def _entity_mentions(dataset: str, code: str, name: str, where: Callable[[], pl.Expr] | None = None,
-                     order: list[str] | None = None) -> Projection:
+def _entity_mentions(dataset: str, code: str, name: str, order: list[str] | None = None) -> Projection:
+    """Records naming an entity, keyed by its linked USCC; a party dataset keeps its entity parties only."""
     def project(ctx: BuildContext) -> pl.LazyFrame:
         frame = ctx.standardized(dataset)
-        if where is not None:
-            frame = frame.filter(where())
-        linked = link_entities(ctx, frame, code).filter(pl.col("linked_uscc").is_not_null())
+        if dataset in PARTIES:
+            linked = party_records(ctx, dataset).filter(pl.col(PARTY_KIND) == "entity")
+        else:
+            linked = link_entities(ctx, frame, code).filter(pl.col("linked_uscc").is_not_null())
         rows = linked.select(pl.col("linked_uscc").alias("uscc"), pl.col(name), *(order or []), *LATEST)
         return _by_event_date(rows, order[0]) if order else rows
 
     return project
-
-
-def _not_person(column: str) -> Callable[[], pl.Expr]:
-    return lambda: ~_is_person_id(column)()
 
 
 #: library -> dataset -> projection. A library uses the datasets its attributes name.
@@ -422,16 +548,11 @@ PROJECTIONS: dict[str, dict[str, Projection]] = {
         "market_entities": legal_entity_market,
         "social_orgs": legal_entity_social_orgs,
         "tax_credit": _entity_mentions("tax_credit", "uscc", "taxpayer_name", order=["rating_year"]),
-        "e_licences": _entity_mentions("e_licences", "holder_code", "holder_name",
-                                       where=lambda: pl.col("holder_code_type") == "1"),
-        "admin_licences": _entity_mentions("admin_licences", "party_id", "party_name",
-                                           where=lambda: pl.col("party_type") != "3"),
-        "admin_penalties": _entity_mentions("admin_penalties", "party_id", "party_name",
-                                            where=lambda: pl.col("party_type") != "3"),
-        "land_parcels": _entity_mentions("land_parcels", "holder_id", "holder_name",
-                                         where=_not_person("holder_id")),
-        "dishonest_debtors": _entity_mentions("dishonest_debtors", "debtor_id", "debtor_name",
-                                              where=_not_person("debtor_id")),
+        "e_licences": _entity_mentions("e_licences", "holder_code", "holder_name"),
+        "admin_licences": _entity_mentions("admin_licences", "party_id", "party_name"),
+        "admin_penalties": _entity_mentions("admin_penalties", "party_id", "party_name"),
+        "land_parcels": _entity_mentions("land_parcels", "holder_id", "holder_name"),
+        "dishonest_debtors": _entity_mentions("dishonest_debtors", "debtor_id", "debtor_name"),
     },
 }
 
