@@ -85,7 +85,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `govlake tables | head`: the reader left; not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:
+        # The last line of defence: lake/boundary.py names the table for errors it sees; one a
+        # data library raised elsewhere (a lazy plan run late) still gets a line, not a traceback.
+        if os.environ.get("GOVLAKE_DEBUG") or type(exc).__module__.split(".")[0] not in _DATA_LIBRARIES:
+            raise
+        detail = "".join(c if c.isprintable() else "?" for c in (str(exc).splitlines() or [""])[0][:300])
+        print(_red(f"Error: {type(exc).__name__}: {detail}; a table may be damaged: run `govlake doctor` to find "
+                   "it (GOVLAKE_DEBUG=1 shows the traceback)"), file=sys.stderr)
+        return 1
     return int(result or 0)
+
+
+#: Modules whose errors reach the user as one line (deltalake's are raised from ``_internal``).
+_DATA_LIBRARIES = frozenset({"polars", "duckdb", "_duckdb", "deltalake", "_internal", "pyarrow"})
 
 
 if __name__ == "__main__":

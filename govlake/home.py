@@ -96,10 +96,13 @@ class Home:
                 "choose a writable directory with --home or GOVLAKE_HOME"
             ) from exc
         if not self.settings_file.exists():
-            self.settings_file.write_text(
+            # Written aside and renamed: a process killed here leaves no half-written settings file.
+            partial = self.root / f".govlake.toml.{os.getpid()}.part"
+            partial.write_text(
                 f"# Written by GovLake. Do not edit format_version by hand.\n"
                 f"format_version = {HOME_FORMAT_VERSION}\n"
             )
+            partial.replace(self.settings_file)
         for zone in ZONES:
             self.zone(zone).mkdir(parents=True, exist_ok=True)
         return self

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from govlake.errors import GovLakeError
 from lake import delta
+from lake.faults import point
 from lake.locks import file_lock
 from lake.system import SystemTable
 
@@ -171,6 +172,7 @@ def record(home: Home, entry: AuditEntry) -> dict[str, Any]:
         finally:
             os.close(handle)
         _HEADS[str(spool)] = (stat.st_ino, stat.st_size, stat.st_mtime_ns, row["seq"], row["hash"])
+        point("audit.spooled", "system.audit")
         # ~1 KB an entry: flush once about FLUSH_AT are pending (amortized, not per query).
         if stat.st_size >= FLUSH_AT * 1024:
             _flush_locked(home)
@@ -304,6 +306,7 @@ def _flush_locked(home: Home) -> int:
             description=AUDIT.description, comments=AUDIT.columns,
             commit_info={"govlake.audit.last_seq": str(last["seq"]), "govlake.audit.last_hash": last["hash"]},
         )
+        point("audit.flush.committed", "system.audit")
     tail = _tail_file(home)
     partial = tail.with_suffix(".part")
     partial.write_text(json.dumps({"seq": rows[-1]["seq"], "hash": rows[-1]["hash"]}), encoding="utf-8")

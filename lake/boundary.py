@@ -16,16 +16,18 @@ from govlake.errors import GovLakeError, NotFound, TableCorrupt
 @contextmanager
 def translate(table: str, action: str = "read") -> Iterator[None]:
     """Re-raise library errors about ``table`` as :class:`GovLakeError` subclasses."""
-    from deltalake.exceptions import DeltaError, DeltaProtocolError, TableNotFoundError
+    from deltalake.exceptions import CommitFailedError, DeltaError, DeltaProtocolError, TableNotFoundError
 
     try:
         yield
     except GovLakeError:
         raise
+    except CommitFailedError:  # a concurrent commit won: lake.delta.with_retry retries, then says so
+        raise
     except TableNotFoundError as exc:
         raise NotFound(f"table {table} does not exist yet ({action}); run `govlake tables` to list tables") from exc
     except (DeltaProtocolError, DeltaError) as exc:
-        detail = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+        detail = _printable(str(exc).splitlines()[0][:300]) if str(exc) else type(exc).__name__
         raise TableCorrupt(
             f"table {table} cannot be {action} ({detail}); run `govlake doctor` to diagnose and fix it"
         ) from exc
@@ -36,8 +38,13 @@ def translate(table: str, action: str = "read") -> Iterator[None]:
     except Exception as exc:  # polars/duckdb errors reading a damaged table
         name = type(exc).__module__.split(".")[0]
         if name in {"polars", "duckdb", "_duckdb", "pyarrow", "deltalake"}:
-            detail = str(exc).splitlines()[0][:300]
+            detail = _printable(str(exc).splitlines()[0][:300])
             raise TableCorrupt(
                 f"table {table} cannot be {action} ({detail}); run `govlake doctor` to diagnose and fix it"
             ) from exc
         raise
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters escaped: a damaged file's bytes must not reach the terminal raw."""
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)

@@ -16,14 +16,18 @@ Every write goes through here so that the rules hold everywhere:
 
 from __future__ import annotations
 
+import fcntl
+import os
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from govlake.errors import ConflictError
+from govlake.errors import ConfigError, ConflictError
 from lake.boundary import translate
+from lake.faults import point
 
 if TYPE_CHECKING:
     import polars as pl
@@ -32,8 +36,23 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 #: Bound on retries of a conflicting commit. With the backoff below this waits at most
-#: about 10 seconds in total before giving up.
-MAX_ATTEMPTS = 8
+#: about 10 seconds in total before giving up. ``GOVLAKE_COMMIT_ATTEMPTS`` overrides it (the
+#: tests set 1 to reach the bound on purpose; an operator may raise it on a busy lake).
+ATTEMPTS_ENV = "GOVLAKE_COMMIT_ATTEMPTS"
+DEFAULT_ATTEMPTS = 8
+
+
+def _attempts_from_env() -> int:
+    value = os.environ.get(ATTEMPTS_ENV, "")
+    if not value:
+        return DEFAULT_ATTEMPTS
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"{ATTEMPTS_ENV}={value!r} must be a whole number of at least 1 (default "
+                          f"{DEFAULT_ATTEMPTS}); unset it or set e.g. {ATTEMPTS_ENV}=8")
+    return int(value)
+
+
+MAX_ATTEMPTS = _attempts_from_env()
 BACKOFF_BASE_S = 0.05
 BACKOFF_CAP_S = 2.0
 
@@ -43,19 +62,21 @@ def _label(path: Path) -> str:
     return f"{path.parent.name}.{path.name}"
 
 
-def with_retry(action: Callable[[], T], *, table: str, attempts: int = MAX_ATTEMPTS) -> T:
+def with_retry(action: Callable[[], T], *, table: str, attempts: int | None = None) -> T:
     """Run a Delta commit, retrying ``CommitFailedError`` with bounded exponential backoff."""
     from deltalake.exceptions import CommitFailedError
 
+    attempts = attempts or MAX_ATTEMPTS
     for attempt in range(1, attempts + 1):
         try:
             return action()
         except CommitFailedError as exc:
             if attempt == attempts:
                 raise ConflictError(
-                    f"table {table}: {attempts} attempts to commit all conflicted with concurrent "
-                    f"writers ({str(exc).splitlines()[0][:200]}); nothing was committed by this step, "
-                    "re-run the command"
+                    f"table {table}: {attempts} attempt(s) to commit all conflicted with concurrent "
+                    f"writers ({str(exc).splitlines()[0][:200]}); this step committed nothing, and the "
+                    f"steps before it are recorded so that re-running the command finishes the work "
+                    f"(raise {ATTEMPTS_ENV} if the lake is this busy)"
                 ) from exc
             delay = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempt - 1))
             time.sleep(delay * (0.5 + random.random()))
@@ -98,6 +119,43 @@ def with_comments(table: pa.Table, comments: Mapping[str, str]) -> pa.Table:
     return table.cast(pa.schema(fields, metadata=table.schema.metadata))
 
 
+def _writer_lock_file(path: Path) -> Path | None:
+    """``<home>/locks/table-<zone>.<table>.lock`` for a table in a home's lake, else None."""
+    from govlake.home import ZONES
+
+    if path.parent.name in ZONES and path.parent.parent.name == "lake":
+        return path.parent.parent.parent / "locks" / f"table-{path.parent.name}.{path.name}.lock"
+    return None
+
+
+@contextmanager
+def writing(path: Path, *, exclusive: bool = False, wait: bool = True) -> Iterator[bool]:
+    """Hold the table's writer lock: shared by writers, exclusive for ``govlake vacuum``.
+
+    Writers do not block each other (Delta resolves concurrent commits); the lock only
+    tells vacuum that a writer may be between writing a data file and committing it, so
+    an unreferenced file is not yet an orphan. The kernel drops the lock of a killed
+    process, so the files a killed writer left become sweepable at once. Yields False
+    (without the lock) when ``wait`` is off and another holder has it.
+    """
+    lock_file = _writer_lock_file(path)
+    if lock_file is None:
+        yield True
+        return
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("a") as handle:
+        mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+        try:
+            fcntl.flock(handle, mode if wait else mode | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def is_table(path: Path) -> bool:
     return (path / "_delta_log").is_dir() and any((path / "_delta_log").glob("*.json"))
 
@@ -124,6 +182,11 @@ def _open(path: Path) -> Any:
         except Exception:  # replaced or vacuumed underneath us: load afresh
             table = _OPEN[key] = DeltaTable(key)
     return table
+
+
+def forget(path: Path) -> None:
+    """Drop this process's cached snapshot of ``path`` (after its log changed outside a commit: a repair)."""
+    _OPEN.pop(str(path), None)
 
 
 def version(path: Path) -> int | None:
@@ -185,6 +248,7 @@ def write(
                 return int(existing.version())
             properties = _commit_properties(txn, commit_info)
             target: Any = existing if existing is not None else str(path)
+            point("delta.commit.before", label)
             if mode == "overwrite":
                 write_deltalake(target, table, mode="overwrite", name=label, description=description,
                                 partition_by=partition_by, predicate=predicate,
@@ -194,9 +258,11 @@ def write(
                 # A catalog entry may gain items over time: new columns merge into the table.
                 write_deltalake(target, table, mode="append", name=label, description=description,
                                 partition_by=partition_by, schema_mode="merge", commit_properties=properties)
+            point("delta.commit.after", label)
             return int(_open(path).version())
 
-    return with_retry(commit, table=label)
+    with writing(path):
+        return with_retry(commit, table=label)
 
 
 def merge_upsert(
@@ -221,6 +287,7 @@ def merge_upsert(
     def commit() -> int:
         with translate(label, "merged"):
             target = DeltaTable(str(path))
+            point("delta.commit.before", label)
             (
                 target.merge(table, predicate=predicate, source_alias="s", target_alias="t",
                              commit_properties=_commit_properties(None, commit_info))
@@ -228,17 +295,41 @@ def merge_upsert(
                 .when_not_matched_insert_all()
                 .execute()
             )
+            point("delta.commit.after", label)
             return int(DeltaTable(str(path)).version())
-
-    with_retry(commit, table=label)
 
     def rewrite() -> int:
         with translate(label, "rewritten"):
             target = DeltaTable(str(path))
+            point("delta.commit.before", label)
             target.optimize.z_order(keys, commit_properties=_commit_properties(None, commit_info))
+            point("delta.commit.after", label)
             return int(DeltaTable(str(path)).version())
 
-    return with_retry(rewrite, table=label)
+    with writing(path):
+        with_retry(commit, table=label)
+        return with_retry(rewrite, table=label)
+
+
+def restore(path: Path, version: int, *, commit_info: Mapping[str, Any] | None = None) -> int:
+    """Roll the table back to ``version`` with Delta RESTORE (a new commit); return the new version.
+
+    Nothing is deleted: the versions in between stay readable by time travel until vacuumed.
+    """
+    from deltalake import DeltaTable
+
+    label = _label(path)
+
+    def commit() -> int:
+        with translate(label, "restored"):
+            target = DeltaTable(str(path))
+            point("delta.commit.before", label)
+            target.restore(version, commit_properties=_commit_properties(None, commit_info))
+            point("delta.commit.after", label)
+            return int(DeltaTable(str(path)).version())
+
+    with writing(path):
+        return with_retry(commit, table=label)
 
 
 def scan(path: Path, *, version: int | None = None) -> pl.LazyFrame:
@@ -246,6 +337,17 @@ def scan(path: Path, *, version: int | None = None) -> pl.LazyFrame:
     import polars as pl
 
     with translate(_label(path)):
+        # The log is read now, not when the plan runs, so a damaged table is named here: a lazy
+        # frame's errors would surface later, outside any translation, as a traceback.
+        if version is None:
+            if _open(path) is None:
+                from deltalake import DeltaTable
+
+                DeltaTable(str(path))  # raises the library's "not a table" error, translated below
+        else:
+            from deltalake import DeltaTable
+
+            DeltaTable(str(path), version=version)
         return pl.scan_delta(str(path), version=version)
 
 

@@ -50,6 +50,37 @@ def check_duckdb_version() -> None:
         )
 
 
+def check_environment() -> None:
+    """Before a command writes anything: the installed duckdb is the tested release and every
+    extension package is installed for it. Reads package metadata only (imports nothing heavy),
+    so each command can afford it; a mismatch found later, half-way through a build, would
+    leave work to redo.
+    """
+    from importlib import metadata
+
+    try:
+        found = metadata.version("duckdb")
+    except metadata.PackageNotFoundError:
+        raise EnvironmentProblem(f"duckdb is not installed; run `pip install duckdb=={DUCKDB_VERSION}` "
+                                 "(make install does this)") from None
+    if found != DUCKDB_VERSION:
+        raise EnvironmentProblem(
+            f"duckdb {found} is installed but GovLake needs duckdb=={DUCKDB_VERSION} (its extension "
+            f"binaries are signed for that release); run `pip install duckdb=={DUCKDB_VERSION}`"
+        )
+    for name, package in EXTENSION_PACKAGES.items():
+        try:
+            shipped = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            raise EnvironmentProblem(
+                f"the DuckDB {name} extension is missing: install `{package}=={DUCKDB_VERSION}` "
+                "(make install does this); DuckDB cannot download extensions offline"
+            ) from None
+        if shipped != DUCKDB_VERSION:
+            raise EnvironmentProblem(f"{package} {shipped} is installed but duckdb is {DUCKDB_VERSION}: the "
+                                     f"extension only loads into its own release; pin `{package}=={DUCKDB_VERSION}`")
+
+
 def extension_file(name: str) -> Path:
     """Path of the binary for ``name`` matching the installed duckdb, or a clear error."""
     if name not in EXTENSION_PACKAGES:

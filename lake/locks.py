@@ -26,3 +26,18 @@ def file_lock(home: Home, name: str) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def is_free(home: Home, name: str) -> bool:
+    """Whether nobody holds the lock ``name`` right now (it is not taken; for reports such as the doctor's)."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+    path = home.root / "locks" / f"{safe}.lock"
+    if not path.exists():
+        return True
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return True

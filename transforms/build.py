@@ -27,6 +27,7 @@ from transforms.context import BuildContext
 from transforms.credit import credit
 from transforms.e_licence import e_licence
 from transforms.geospatial import geospatial
+from transforms.history import history
 from transforms.legal_entity import legal_entity
 from transforms.population import population
 from transforms.rules.base import RuleContext
@@ -46,6 +47,7 @@ DOWNSTREAM_STEPS: tuple[tuple[str, Step], ...] = (
     ("credit", credit),
     ("e_licence", e_licence),
     ("topics", topics),
+    ("history", history),
 )
 #: The build, in order. Later steps may read earlier outputs through ctx.output().
 STEPS: tuple[tuple[str, Step], ...] = LIBRARY_STEPS + DOWNSTREAM_STEPS
@@ -100,8 +102,29 @@ def run_steps(ctx: BuildContext, steps: tuple[tuple[str, Step], ...] = STEPS) ->
 def build(home: Home, *, full: bool = False) -> BuildReport:
     """Build the libraries: incrementally when an earlier build exists, else (or with ``full``) from raw.
 
-    Every build ends by recording the manifest (``system.builds``).
+    Every build ends by recording the manifest (``system.builds``). One build runs at a
+    time per home (a second waits for the ``build`` lock, then finds itself up to date or
+    builds what is new): two builds overwriting the same tables would otherwise record
+    one manifest for the other's outputs. After a ``govlake restore`` of an output table,
+    the next build with new batches is a full one: an incremental build merges into the
+    libraries as the last build left them, which a restore no longer is.
     """
+    from lake.locks import file_lock
+
+    with file_lock(home, "build"):
+        return _build(home, full=full)
+
+
+def _check_outputs_readable(home: Home) -> None:
+    """Load every existing output table's log first: a damaged one fails the build before minutes of work."""
+    from lake import delta
+    from transforms.tables import all_tables
+
+    for name in all_tables():
+        delta.version(home.table_path(*name.split(".", 1)))
+
+
+def _build(home: Home, *, full: bool) -> BuildReport:
     from transforms import manifest
     from transforms.incremental import run_incremental
     from transforms.write import write_outputs
@@ -112,16 +135,21 @@ def build(home: Home, *, full: bool = False) -> BuildReport:
         raise NotFound(f"nothing to build in {home.root}: no dataset has been ingested yet; "
                        "run `govlake ingest PATH` or `govlake demo`")
     previous = manifest.latest(home)
+    _check_outputs_readable(home)
     ctx = make_context(home)
-    if not full and previous is not None:
-        new_batches = batches - previous.batches
-        if not new_batches:
+    if not full and previous is not None and not (batches - previous.batches):
+        if manifest.current_versions(home, previous.outputs) == previous.outputs:
             return BuildReport(kind="up_to_date", as_of=ctx.as_of, build_id=previous.build_id,
                                versions=previous.outputs)
+        # Outputs moved past the manifest with nothing new to build: a `--full` build was
+        # interrupted (an incremental one always has new batches). Finish it.
+        full = True
+    if not full and previous is not None and previous.kind != "restore":
+        new_batches = batches - previous.batches
         started = time.perf_counter()
         report = BuildReport(kind="incremental", as_of=ctx.as_of, new_batches=len(new_batches))
         with pl.Config(engine_affinity="in-memory"):
-            report.versions, report.keys_rebuilt = run_incremental(ctx, new_batches)
+            report.versions, report.keys_rebuilt = run_incremental(ctx, new_batches, inputs=previous.outputs)
         report.seconds["incremental"] = time.perf_counter() - started
         outputs = {**previous.outputs, **report.versions}
     else:
@@ -132,6 +160,9 @@ def build(home: Home, *, full: bool = False) -> BuildReport:
         report.versions = write_outputs(ctx)
         report.seconds["write"] = time.perf_counter() - started
         outputs = report.versions
+    # The versions readers will pin are the tables' versions now, under the build lock: a step
+    # that found its write already committed (a re-run after a crash) reports no new version.
+    outputs = manifest.current_versions(home, outputs)
     report.tables = {name: frame.height for name, frame in ctx.outputs.items() if name in report.versions}
     from lake.extensions import install_all
 

@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 
 import polars as pl
 
@@ -71,6 +72,11 @@ def plan(ctx: BuildContext, new_batches: frozenset[str]) -> Scope:
                        rules=ctx.rules, scope=Scope(new_batches=new_batches))
     reference = _reference(ctx, new)
     new.link_reference = reference
+    # The entity universe first: person_links decides person or entity by the registers, so
+    # an ID-shaped credit code in a new batch must meet the built entities, not only its own batch.
+    built_entities = _base(ctx, "legal_entity")
+    new.outputs["link.entity_universe"] = pl.concat([
+        built_entities.select("uscc"), entity_universe(new)]).unique().sort("uscc")
     links_new = person_links(new)
     persons = set(links_new["resident_id"].drop_nulls())
     if new.has_source("hukou"):
@@ -78,10 +84,6 @@ def plan(ctx: BuildContext, new_batches: frozenset[str]) -> Scope:
                        .select("resident_id").collect()["resident_id"])
     old_links = _base(ctx, "person_links")
     persons |= _spouses(pl.concat([old_links.select(links_new.columns), links_new]), persons)
-    # entity universe for body matching: built entities plus new registrations
-    built_entities = _base(ctx, "legal_entity")
-    new.outputs["link.entity_universe"] = pl.concat([
-        built_entities.select("uscc"), entity_universe(new)]).unique().sort("uscc")
     entities = _new_entities(new)
     entities |= set(built_entities.filter(pl.col("legal_rep_id").is_in(sorted(persons)))["uscc"])
     records: dict[str, set[str]] = {}
@@ -98,11 +100,23 @@ def plan(ctx: BuildContext, new_batches: frozenset[str]) -> Scope:
     )
 
 
-def run_incremental(ctx: BuildContext, new_batches: frozenset[str]) -> tuple[dict[str, int], int]:
-    """Rebuild the touched keys, MERGE them in, recompute downstream; return versions and key count."""
+def run_incremental(ctx: BuildContext, new_batches: frozenset[str], *,
+                    inputs: Mapping[str, int] | None = None) -> tuple[dict[str, int], int]:
+    """Rebuild the touched keys, MERGE them in, recompute downstream; return versions and key count.
+
+    ``inputs`` are the versions the last finished build recorded (its manifest): the built
+    libraries are read at those versions, not at their newest. A build killed after its first
+    MERGE leaves the population already holding part of its work; read at its newest, it would
+    link the new records against a different reference (the link model's weights depend on it)
+    and the re-run would not give what an uninterrupted build gives.
+    """
     from transforms.build import DOWNSTREAM_STEPS, LIBRARY_STEPS, run_steps
     from transforms.write import write_outputs
 
+    for table in ("population", "legal_entity", "person_links", "conflicts"):
+        version = (inputs or {}).get(f"base.{table}")
+        if version is not None:
+            ctx.outputs[f"built.{table}"] = delta.read(ctx.home.table_path("base", table), version=version)
     scope = plan(ctx, new_batches)
     scoped = BuildContext(home=ctx.home, catalog=ctx.catalog, libraries=ctx.libraries, as_of=ctx.as_of,
                           rules=ctx.rules, scope=scope, link_reference=_reference(ctx, BuildContext(

@@ -35,6 +35,16 @@ def latest(home: Home) -> Manifest | None:
                     json.loads(row["outputs"]))
 
 
+def current_versions(home: Home, outputs: dict[str, int]) -> dict[str, int]:
+    """``outputs`` with each table's current Delta version (tables that no longer exist dropped)."""
+    current = {}
+    for name in outputs:
+        version = delta.version(home.table_path(*name.split(".", 1)))
+        if version is not None:
+            current[name] = version
+    return current
+
+
 def ingested_batches(home: Home) -> frozenset[str]:
     path = home.table_path("system", INGEST_LOG.name)
     if not delta.is_table(path):
@@ -60,3 +70,20 @@ def record(home: Home, *, kind: str, as_of: dt.date, batches: frozenset[str], ne
     delta.write(home.table_path("system", BUILDS.name), frame.to_arrow(), txn=(f"govlake.build/{build_id}", 1),
                 description=BUILDS.description, comments=BUILDS.columns)
     return build_id
+
+
+def record_restore(home: Home, *, table: str, version: int) -> int | None:
+    """Pin a restored output table in a new manifest row (kind ``restore``); return its build id.
+
+    Readers pin the versions of the latest manifest row, so without this row they would keep
+    reading the table as the last build wrote it. The row repeats the last build's batches:
+    nothing was ingested or dropped, one table was rolled back. The next build that has new
+    batches is a full one (transforms/build.py). None when nothing was ever built, or the
+    table is not a build output (nothing pins it).
+    """
+    previous = latest(home)
+    if previous is None or table not in previous.outputs:
+        return None
+    outputs = {**previous.outputs, table: version}
+    return record(home, kind="restore", as_of=previous.as_of, batches=previous.batches, new_batches=frozenset(),
+                  outputs=outputs, keys_rebuilt=0, started_at=dt.datetime.now(dt.UTC))

@@ -11,6 +11,15 @@ view's description, except directive lines of the form ``-- @key: value``:
 ``@open: <count column>[, <count column>...]``
     an open-data view: an aggregate (top-level GROUP BY) whose count cells below
     :data:`views.masks.MIN_PERSONS` are suppressed by the session, not by the file.
+``@open: records``
+    an open-data view of records the law makes public (双公示 decisions, the list of
+    dishonest debtors): no GROUP BY, every column shown with its masks (never clear by
+    default), and a party identifier or name masked as a natural person's on every row that
+    ``@party`` does not mark as a legal person (:func:`views.masks.governed_sql`).
+``@party: <column>``
+    (``@open: records`` only) the output column holding the party kind, ``entity`` for a
+    legal person or organisation; it must read a built column that holds no personal
+    information, as it is (checked by :func:`views.masks.check_grants`).
 
 A trailing ``-- comment`` on a select-list line becomes that column's comment; otherwise
 the comment of the table column it reads is used.
@@ -39,7 +48,9 @@ VIEWS_DIR = Path(__file__).parent
 DIALECT = "duckdb"
 #: Zones a governed view may read. Raw and system tables are never exposed.
 READABLE_ZONES = ("base", "topic")
-DIRECTIVES = ("scope", "open")
+DIRECTIVES = ("scope", "open", "party")
+#: ``@open: records``: a record-level open-data view (see the module docstring).
+OPEN_RECORDS = "records"
 VIEW_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _DIRECTIVE = re.compile(r"^@(?P<key>[A-Za-z_]+)\s*:\s*(?P<value>.*)$")
 _NONE_REASON = re.compile(r"^none\s*(?:[—:-]+\s*)?(?P<reason>.*)$")
@@ -59,10 +70,18 @@ class View:
     open_counts: tuple[str, ...] = ()
     column_comments: dict[str, str] = field(default_factory=dict)
     file: Path = VIEWS_DIR
+    open_records: bool = False  # @open: records
+    party: str | None = None  # @party: output column of the party kind ('entity' = legal person)
 
     @property
     def is_open(self) -> bool:
+        """An open-data aggregate (``@open: <counts>``): cells are suppressed, columns shown clear."""
         return bool(self.open_counts)
+
+    @property
+    def is_open_data(self) -> bool:
+        """Any open-data view: an aggregate (:attr:`is_open`) or records (``@open: records``)."""
+        return self.is_open or self.open_records
 
     @property
     def is_aggregate(self) -> bool:
@@ -102,13 +121,15 @@ def load_view(path: Path, *, known_tables: frozenset[str]) -> View:
     columns = _output_columns(query, where)
     tables = _tables(query, known_tables, where)
     scope, reason = _scope(directives, columns, where)
-    open_counts = _open_counts(directives.get("open", ""), query, columns, where)
+    open_records, party = _open_records(directives, query, columns, where)
+    open_counts = () if open_records else _open_counts(directives.get("open", ""), query, columns, where)
     comments = {
         select.alias_or_name: " ".join(c.strip() for c in select.comments if c.strip())
         for select in query.expressions
         if select.comments
     }
-    return View(name, description, query, columns, tables, scope, reason, open_counts, comments, path)
+    return View(name, description, query, columns, tables, scope, reason, open_counts, comments, path,
+                open_records, party)
 
 
 def _header(text: str, where: str) -> tuple[str, dict[str, str]]:
@@ -209,6 +230,26 @@ def _scope(directives: dict[str, str], columns: tuple[str, ...], where: str) -> 
         raise ConfigError(f"@scope column {value!r} is not an output column{did_you_mean(value, columns)}",
                           location=where)
     return value, ""
+
+
+def _open_records(directives: dict[str, str], query: exp.Select, columns: tuple[str, ...],
+                  where: str) -> tuple[bool, str | None]:
+    """(``@open: records`` given, the ``@party`` column) with their rules checked."""
+    records = directives.get("open", "").strip().lower() == OPEN_RECORDS
+    party = directives.get("party")
+    if party is not None and not records:
+        raise ConfigError(f"@party is for record-level open-data views only; add '-- @open: {OPEN_RECORDS}' or "
+                          "remove @party", location=where)
+    if not records:
+        return False, None
+    aggregates = any(isinstance(node, exp.AggFunc) for select in query.expressions for node in select.walk())
+    if query.args.get("group") or aggregates:
+        raise ConfigError(f"an '@open: {OPEN_RECORDS}' view publishes records, so it must not aggregate; for an "
+                          "aggregate write '@open: <count column>'", location=where)
+    if party is not None and party not in columns:
+        raise ConfigError(f"@party column {party!r} is not an output column{did_you_mean(party, columns)}",
+                          location=where)
+    return True, party
 
 
 def _open_counts(value: str, query: exp.Select, columns: tuple[str, ...], where: str) -> tuple[str, ...]:

@@ -22,6 +22,16 @@ An open-data view (``@open``) is wrapped the same way with "the cell has at leas
 :data:`MIN_PERSONS` persons" as the guard, so small cells are suppressed and even the group
 keys of suppressed rows cannot be probed.
 
+A record-level open-data view (``@open: records``, records the law makes public such as 双公示
+decisions) gets the ordinary treatments below, never ``clear`` by default, with one rule more
+for its party columns (:func:`party_value`): a ``party_id`` or ``party_name`` column is masked as
+a natural person's (``resident_id`` / ``name``) on every row, except where the view's ``@party``
+column says ``entity`` (a legal person or organisation, whose code and name are public) and
+no ``party_id`` column of the row passes the resident-ID check (a person filed as a legal person
+keeps a masked name and identifier). A row's kind, not the shape of its values, decides, so a
+legal person's all-digit credit code stays public and a natural person's identifier is never
+shown because it happens to look like a credit code.
+
 Treatment of a column, from its flags (:mod:`views.columns`) and the user's grants:
 
 ====================================  =====================================
@@ -37,12 +47,12 @@ Hidden columns keep their name and type and are NULL, so the same SQL runs for e
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from govlake.errors import ConfigError, did_you_mean
-from views.columns import GRADE_ORDER, ViewColumn, view_columns
+from views.columns import GRADE_ORDER, ColumnFlags, ViewColumn, view_columns
 
 if TYPE_CHECKING:
     from policies import ColumnGrant, Policies, User
@@ -113,6 +123,42 @@ MASKS: dict[str, Callable[[str], str]] = {
     "party_name": mask_party_name,
 }
 
+#: In an ``@open: records`` view: party mask kind -> the mask of a natural person's value.
+PERSON_MASKS = {"party_id": "resident_id", "party_name": "name"}
+#: The ``@party`` value of a legal person or organisation (``base.credit_facts.subject_type``).
+LEGAL_PERSON = "entity"
+#: Why a party column of an ``@open: records`` view is shown as it is (in its column comment).
+PUBLIC_PARTY_WHY = "依法公示：法人、非法人组织和个体工商户的原样显示，自然人的一律按姓名或公民身份号码脱敏"
+#: GB 11643 weights of the first 17 digits, and the check character for each remainder mod 11.
+_RESIDENT_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_RESIDENT_ID_CHECK = "10X98765432"
+
+
+def is_resident_id(value: str) -> str:
+    """SQL: TRUE when ``value`` (VARCHAR) is 17 digits and a check character that fits (GB 11643).
+
+    Written out term by term, without lambdas, so it exports to other dialects (views/export.py).
+    """
+    digits = " + ".join(f"TRY_CAST(substr({value}, {i}, 1) AS INTEGER) * {w}"
+                        for i, w in enumerate(_RESIDENT_ID_WEIGHTS, start=1))
+    return (f"coalesce(regexp_full_match(upper({value}), '[0-9]{{17}}[0-9X]') AND "
+            f"substr({_quote(_RESIDENT_ID_CHECK)}, (({digits}) % 11) + 1, 1) = upper(right({value}, 1)), false)")
+
+
+def party_value(value: str, kind: str, party: str | None, identifiers: Sequence[str] = ()) -> str:
+    """SQL of a ``party_id`` / ``party_name`` column (VARCHAR ``value``) in an ``@open: records`` view.
+
+    ``party`` is the SQL of the row's party kind (None: the view declares none, so every row is
+    treated as a natural person's); ``identifiers`` the VARCHAR SQL of the row's ``party_id``
+    columns. Only a legal person's row none of whose identifiers is a resident ID shows the value
+    as stored.
+    """
+    person = MASKS[PERSON_MASKS[kind]](value)
+    if party is None:
+        return person
+    public = " AND ".join([f"{party} = {_quote(LEGAL_PERSON)}", *(f"NOT {is_resident_id(i)}" for i in identifiers)])
+    return f"CASE WHEN {public} THEN {value} ELSE {person} END"
+
 
 @dataclass(frozen=True)
 class ColumnAccess:
@@ -123,6 +169,23 @@ class ColumnAccess:
     why: str
 
 
+#: Every record-level view that carries a base library's key gains this column: '异议处理中' while
+#: the record is under objection (lake/objections.py), else NULL. Every role that sees the record
+#: sees it; the keys are read from system.objections when the session is set up and again after
+#: every change to that ledger (views/session.py), so it is current on the next query.
+OBJECTION_COLUMN = "objection_status"
+OBJECTION_COMMENT = ("异议状态：该记录有尚未办结的数据异议时为「异议处理中」，否则为空"
+                     "（查询时读取异议台账 system.objections，见 govlake objection）")
+
+
+@dataclass(frozen=True)
+class ObjectionMarker:
+    """Where a view carries a record key: the output column, and the library whose key it is."""
+
+    key_column: str
+    library: str
+
+
 @dataclass(frozen=True)
 class ViewAccess:
     """One view as one user sees it: column treatments and the row scope."""
@@ -131,6 +194,7 @@ class ViewAccess:
     columns: dict[str, ColumnAccess]
     scope_prefix: str  # '' = every row
     grant_basis: str = ""
+    objection_marker: ObjectionMarker | None = None
 
     @property
     def name(self) -> str:
@@ -171,9 +235,41 @@ def user_access(user: User, policies: Policies, views: Mapping[str, View]) -> di
             column: ColumnAccess(flags, *treatment(flags, grant, open_view=view.is_open))
             for column, flags in columns.items()
         }
+        if view.open_records:
+            access = {c: ColumnAccess(a.column, a.treatment, PUBLIC_PARTY_WHY) if a.treatment in PERSON_MASKS else a
+                      for c, a in access.items()}
         prefix = user.scope.division_prefix if view.scope else ""
-        result[name] = ViewAccess(view, access, prefix, grant.basis)
+        marker = objection_marker(view, columns)
+        if marker is not None:
+            flags = ColumnFlags("none", "general", "clear", comment=OBJECTION_COMMENT)
+            access[OBJECTION_COLUMN] = ColumnAccess(ViewColumn(OBJECTION_COLUMN, flags, (), False), "clear", "")
+        result[name] = ViewAccess(view, access, prefix, grant.basis, marker)
     return result
+
+
+def objection_marker(view: View, columns: Mapping[str, ViewColumn]) -> ObjectionMarker | None:
+    """The record key a view carries: a direct column named, and read from, a base library's key
+    (``resident_id`` of population, ``uscc`` of legal_entity). None for aggregates and open data."""
+    from lake.catalog.libraries import load_libraries
+
+    if view.is_open_data or view.is_aggregate or OBJECTION_COLUMN in columns:
+        return None
+    keys = {library.key: library.id for library in load_libraries().values()}
+    for name, column in columns.items():
+        if name in keys and column.direct and len(column.inputs) == 1 and column.inputs[0].rsplit(".", 1)[-1] == name:
+            return ObjectionMarker(name, keys[name])
+    return None
+
+
+def objection_status_sql(key: str, keys: Sequence[str]) -> str:
+    """The marker's SQL for the record key ``key`` given the keys under objection (a constant list:
+    DuckDB drops it when a query does not read the column, unlike a join)."""
+    from lake.objections import MARK_LABEL
+
+    if not keys:
+        return "CAST(NULL AS VARCHAR)"
+    listed = ", ".join(_quote(k) for k in keys)
+    return f"CASE WHEN list_contains([{listed}], {key}) THEN {_quote(MARK_LABEL)} END"
 
 
 def check_grants(policies: Policies, views: Mapping[str, View]) -> None:
@@ -196,11 +292,20 @@ def check_grants(policies: Policies, views: Mapping[str, View]) -> None:
                 raise ConfigError(f"view {name!r} does not exist{did_you_mean(name, views)}; views are the "
                                   "views/*.sql files", location=where)
             view = views[name]
-            if policies.roles[role].open_data_only and not view.is_open:
+            if policies.roles[role].open_data_only and not view.is_open_data:
                 raise ConfigError(f"role {role!r} is open-data only but view {name!r} is not an open-data view "
                                   "(@open)", location=where)
             columns = view_columns(view, policies)
+            if view.party is not None:
+                party = columns[view.party]
+                if not party.direct or len(party.inputs) != 1 or party.flags.pi != "none":
+                    raise ConfigError(f"@party column {name}.{view.party} must read one built column that holds no "
+                                      f"personal information, as it is (it reads {', '.join(party.inputs) or 'none'})",
+                                      location=str(view.file))
             extra = grant.columns.get(name)
+            if extra is not None and policies.roles[role].open_data_only and (extra.reveal or extra.unmask):
+                raise ConfigError(f"role {role!r} is open-data only, so it cannot reveal or unmask columns of "
+                                  f"{name!r}; remove the [[{role}.columns]] entry", location=where)
             if extra is None:
                 continue
             for column in sorted(extra.reveal | extra.unmask):
@@ -234,11 +339,13 @@ def check_grants(policies: Policies, views: Mapping[str, View]) -> None:
                     "scoped users", location=str(policies.folder / "users.toml"))
 
 
-def governed_sql(access: ViewAccess, tables: Mapping[str, str], *, types: Mapping[str, str] | None = None) -> str:
+def governed_sql(access: ViewAccess, tables: Mapping[str, str], *, types: Mapping[str, str] | None = None,
+                 objections: Mapping[str, Sequence[str]] | None = None) -> str:
     """The user's definition of one view: masks and scope inlined, tables as ``delta_scan``.
 
     ``tables`` maps ``zone.table`` to the table's path; ``types`` maps output columns to
     their DuckDB type, so a hidden column keeps its type (else it is a VARCHAR NULL).
+    ``objections`` maps a library to its record keys under objection (:data:`OBJECTION_COLUMN`).
     """
     view = access.view
     inner = body_sql(view, tables)
@@ -253,7 +360,16 @@ def governed_sql(access: ViewAccess, tables: Mapping[str, str], *, types: Mappin
         conditions.append(keep)
     selects = []
     for name, column in access.columns.items():
-        value = _treated(f"v.{_ident(name)}", column.treatment, (types or {}).get(name))
+        marker = access.objection_marker
+        if name == OBJECTION_COLUMN and marker is not None:
+            keys = (objections or {}).get(marker.library, ())
+            value = objection_status_sql(f"v.{_ident(marker.key_column)}", keys)
+        elif view.open_records and column.treatment in PERSON_MASKS:
+            identifiers = [_text(other, types) for other, c in access.columns.items() if c.treatment == "party_id"]
+            party = f"v.{_ident(view.party)}" if view.party else None
+            value = party_value(_text(name, types), column.treatment, party, identifiers)
+        else:
+            value = _treated(f"v.{_ident(name)}", column.treatment, (types or {}).get(name))
         if view.is_open and name in view.open_counts:
             value = f"CASE WHEN {value} >= {MIN_PERSONS} THEN {value} END"
         row_guards = [g for g in guards if not (g == scope and name == view.scope)]
@@ -284,6 +400,11 @@ def body_sql(view: View, tables: Mapping[str, str]) -> str:
     return str(query.sql(dialect="duckdb", comments=False, pretty=True))
 
 
+def _text(name: str, types: Mapping[str, str] | None) -> str:
+    """The view column ``name`` as VARCHAR SQL."""
+    return f"v.{_ident(name)}" if (types or {}).get(name) == "VARCHAR" else f"CAST(v.{_ident(name)} AS VARCHAR)"
+
+
 def _treated(value: str, kind: str, type_: str | None) -> str:
     if kind == "clear":
         return value
@@ -309,5 +430,7 @@ def column_comment(column: ColumnAccess, description: str, masks: Mapping[str, s
     kind = column.treatment
     shown = {"clear": "明文", "hidden": "已隐藏"}.get(kind) or f"脱敏（{(masks or {}).get(kind, kind)}）"
     why = column.why if kind in ("clear", "hidden") else ""
+    if column.why == PUBLIC_PARTY_WHY:  # masked by the row's party kind, not by the value's shape
+        shown, why = PUBLIC_PARTY_WHY, ""
     note = f"〔{'·'.join(parts)}·{shown}" + (f"；{why}" if why else "") + "〕"
     return f"{description}{note}" if description else note

@@ -43,12 +43,15 @@ duckdb_version      VARCHAR                     the release that wrote the file
 sources             MAP(VARCHAR, BIGINT)        ``zone.table`` -> Delta version read
 tables              MAP(VARCHAR, BIGINT)        table in this file -> rows
 audit_seq           BIGINT                      the ``system.audit`` entry of this publish
-grant_id            VARCHAR                     NULL for now: the sharing grant it serves
-expires_at          TIMESTAMP WITH TIME ZONE    NULL for now: when the recipient must delete it
+grant_id            VARCHAR                     the sharing grant it serves (``publish --grant``), else NULL
+expires_at          TIMESTAMP WITH TIME ZONE    the grant's expiry: when the recipient must delete it
 ==================  ==========================  ==============================================
 
-Tying an extract to a sharing grant and an expiry fills ``grant_id`` and ``expires_at``;
-that is additive. Readers select columns by name, new columns are appended, and
+An extract tied to a sharing grant (:func:`publish` with ``grant``) fills ``grant_id`` and
+``expires_at``; :func:`check_grant` says whether it may still be used (``govlake publish
+--verify``): not past the expiry the file records, and the grant neither expired nor
+revoked in the home that issued it. Those two columns were added without a format bump:
+the change is additive. Readers select columns by name, new columns are appended, and
 ``format_version`` goes up only for a change old readers would misread.
 """
 
@@ -68,10 +71,12 @@ from typing import TYPE_CHECKING, Any
 from govlake.errors import GovLakeError, PolicyDenied, StateError
 from govlake.home import Home
 from lake.audit import AuditEntry, record
+from lake.faults import point
 
 if TYPE_CHECKING:
     import duckdb
 
+    from lake.sharing import ShareGrant
     from policies import Policies
     from views.session import GovernedView, TableLocation
 
@@ -114,13 +119,18 @@ class Extract:
 
 
 def publish(user: str, *, home: Home | str | os.PathLike[str] | None = None,
-            out: str | os.PathLike[str] | None = None) -> Extract:
+            out: str | os.PathLike[str] | None = None, grant: str | None = None) -> Extract:
     """Write ``user``'s extract and return what it holds (see the module docstring).
 
     ``out`` is the file to write, or an existing folder to write the default name into
     (default: ``<home>/extracts``). An existing file is never overwritten. Raises
     :class:`~govlake.errors.PolicyDenied` for an unknown user or one with no granted views,
     and :class:`~govlake.errors.StateError` when none of the granted views is built yet.
+
+    With ``grant`` (a sharing grant of ``user``, lake/sharing.py), the extract holds only that
+    grant's view and records the grant and its expiry (``grant_id``, ``expires_at``); a grant
+    that is not the user's, or no longer active, is refused and audited. Without it, the
+    extract holds the views the user's roles grant, never time-limited grants.
 
     >>> extract = publish("hz_analyst", home="govlake_home")              # doctest: +SKIP
     >>> extract.path, extract.tables["population"]
@@ -132,13 +142,14 @@ def publish(user: str, *, home: Home | str | os.PathLike[str] | None = None,
     if not resolved.exists():
         raise StateError(f"there is no GovLake home at {resolved.root}; run `govlake demo` first or pass --home")
     policies = load_policies()
-    granted = _granted(policies, user, resolved)
+    shared = _shared_grant(resolved, user, grant) if grant is not None else None
+    granted = [shared.view] if shared is not None else _granted(policies, user, resolved)
     started = time.perf_counter()
     built_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     target = _target(resolved, user, built_at, out)
     extract_id = uuid.uuid4().hex[:16]
     try:
-        return _publish(policies, user, resolved, granted, target, built_at, extract_id, started)
+        return _publish(policies, user, resolved, granted, target, built_at, extract_id, started, shared)
     except PolicyDenied:
         raise
     except BaseException as error:
@@ -165,6 +176,27 @@ def _granted(policies: Policies, user: str, home: Home) -> list[str]:
     return granted
 
 
+def _shared_grant(home: Home, user: str, grant_id: str) -> ShareGrant:
+    """The sharing grant an extract is to serve; refuse (and audit) one not the user's or not active."""
+    from govlake.errors import NotFound
+    from lake.sharing import get_grant, now
+
+    try:
+        grant = get_grant(home, grant_id)
+    except NotFound as error:
+        reason = str(error)
+    else:
+        if grant.user != user:
+            reason = f"grant {grant_id} is not yours (it was made to {grant.user})"
+        elif grant.state != "active":
+            reason = grant.explain_end(now())
+        else:
+            return grant
+    record(home, AuditEntry(user=user, sql=f"publish --grant {grant_id}", decision="refused",
+                            statement_kind="PUBLISH", reason=reason))
+    raise PolicyDenied(user, reason)
+
+
 def _target(home: Home, user: str, built_at: dt.datetime, out: str | os.PathLike[str] | None) -> Path:
     name = f"{user}-{built_at.strftime('%Y%m%dT%H%M%SZ')}.duckdb"
     if out is None:
@@ -174,26 +206,29 @@ def _target(home: Home, user: str, built_at: dt.datetime, out: str | os.PathLike
 
 
 def _publish(policies: Policies, user: str, home: Home, granted: list[str], target: Path, built_at: dt.datetime,
-             extract_id: str, started: float) -> Extract:
+             extract_id: str, started: float, shared: ShareGrant | None = None) -> Extract:
     from lake.extensions import connect, duckdb_version
     from views.definitions import shipped_views
     from views.masks import user_access
-    from views.session import governed_views, table_locations
+    from views.session import governed_views, shared_access, table_locations
 
     if target.exists():
         raise StateError(f"{target} already exists; an extract is never overwritten: pass another --out or "
                          "delete the old file")
-    views = shipped_views()
+    # The views delivered, as this user sees them (a sharing grant's view alone, with ``shared``).
+    access = user_access(policies.users[user], policies, shipped_views()) if shared is None else {
+        shared.view: shared_access(policies, shared)}
+    views = {name: item.view for name, item in access.items()}
     # Resolved once: the versions the extract pins and lists.
     locations = table_locations(home, {t for name in granted for t in views[name].tables})
-    definitions = governed_views(user, home=home)
+    definitions = governed_views(user, home=home, grants=(shared,) if shared else ())
+    definitions = {name: view for name, view in definitions.items() if name in granted}
     unavailable = {name: [t for t in views[name].tables if locations[t].version is None]
                    for name in granted if name not in definitions}
     if not definitions:
         missing = sorted({t for tables in unavailable.values() for t in tables})
         raise StateError(f"none of the views granted to {user!r} can be published from this home: table "
                          f"{', '.join(missing)} has not been built; run `govlake build`")
-    access = user_access(policies.users[user], policies, views)
     account = policies.users[user]
 
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -229,11 +264,13 @@ def _publish(policies: Policies, user: str, home: Home, granted: list[str], targ
             user_name=account.title, scope=f"{scope.title} ({scope.division_prefix or '*'})",
             built_at=built_at, govlake_version=_govlake_version(), duckdb_version=duckdb_version(),
             sources=sources, tables=tables, audit_seq=int(audited["seq"]), unavailable=unavailable,
+            grant_id=shared.id if shared else None, expires_at=shared.expires_at if shared else None,
         )
         _write_metadata(con, extract)
         con.execute("CHECKPOINT")
         con.close()
         os.chmod(partial, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)  # 0o444
+        point("publish.ready")
         _deliver(partial, target)
     except BaseException:
         con.close()
@@ -289,7 +326,8 @@ def _write_metadata(con: duckdb.DuckDBPyConnection, extract: Extract) -> None:
          list(extract.sources.values()), list(extract.tables), list(extract.tables.values()), extract.audit_seq,
          extract.grant_id, extract.expires_at],
     )
-    description = "GovLake 交付数据副本的元数据：为谁生成、生成时间、来源表的 Delta 版本、各表行数、审计序号。"
+    description = ("GovLake 交付数据副本的元数据：为谁生成、生成时间、来源表的 Delta 版本、各表行数、审计序号，"
+                   "以及所依据的共享授权编号和到期时间（到期或撤销后不得继续使用，用 govlake publish --verify 核验）。")
     con.execute(f"COMMENT ON TABLE {METADATA_TABLE} IS {_literal(description)}")
 
 
@@ -305,6 +343,7 @@ def _deliver(partial: Path, target: Path) -> None:
             raise StateError(f"{target} already exists; an extract is never overwritten") from None
         partial.replace(target)
     else:
+        point("publish.linked")
         partial.unlink()
     try:
         folder = os.open(target.parent, os.O_RDONLY)
@@ -429,3 +468,32 @@ def _metadata_row(con: duckdb.DuckDBPyConnection, file: Path) -> dict[str, Any]:
         if meta[name] is not None:
             meta[name] = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(meta[name]))
     return meta
+
+
+def check_grant(extract: Extract, home: Home | None, *, at: dt.datetime | None = None) -> tuple[bool, str]:
+    """Whether an extract may still be used as far as its sharing grant goes, and why (``publish --verify``).
+
+    An extract not tied to a grant is valid here. One tied to a grant is valid only before the
+    expiry the file records and while the grant is active in ``home``, the issuing home, which
+    knows about revocations; without that home's record it cannot be confirmed (not valid).
+    An invalid grant-bound extract checked against its home is audited as a refused use.
+    """
+    from lake import sharing
+    from lake.audit import record_event
+
+    if extract.grant_id is None:
+        return True, "not tied to a sharing grant (an extract of the user's role-based views)"
+    when = at or sharing.now()
+    if home is None or not home.exists() or not sharing.table_path(home).exists():
+        where = home.root if home is not None else "no home"
+        if extract.expires_at is not None and when >= extract.expires_at:
+            return False, f"grant {extract.grant_id} expired at {extract.expires_at:%Y-%m-%d %H:%M:%S %Z}"
+        return False, (f"cannot confirm grant {extract.grant_id}: {where} has no sharing records; verify with "
+                       "--home set to the GovLake home that issued the extract")
+    valid, reason = sharing.grant_validity(home, extract.grant_id, at=when)
+    if valid and extract.expires_at is not None and when >= extract.expires_at:
+        valid, reason = False, f"the extract's recorded expiry {extract.expires_at:%Y-%m-%d %H:%M:%S %Z} has passed"
+    if not valid:
+        record_event(home, user=extract.user, action="extract.verify", decision="refused", reason=reason,
+                     detail=f"publish --verify {extract.path} (extract {extract.extract_id}, grant {extract.grant_id})")
+    return valid, reason

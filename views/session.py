@@ -18,9 +18,14 @@ from the home; then ``allowed_directories`` is the lake, ``enable_external_acces
 false and ``lock_configuration`` is true, with extension autoload and autoinstall off.
 Each setting is read back and the session refuses to start if one did not take.
 
-The database file is built once per (user, policies, views, lake versions) under
-``<home>/cache/governed`` and reused; in one process, sessions of the same user share
-one DuckDB connection (each query gets its own cursor).
+The database file is built once per (user, policies, views, lake versions, active sharing
+grants) under ``<home>/cache/governed`` and reused; in one process, sessions of the same
+user share one DuckDB connection (each query gets its own cursor). Sharing grants
+(lake/sharing.py) add ``shared_<target>`` views; before every query the session re-reads
+its user's small grant file (:class:`lake.sharing.GrantWatch`) and re-plans when a grant
+was made, revoked or has expired, so the change takes effect on that query. The user's
+last :data:`KEEP_DATABASES` databases and connections are kept, so a grant that ends
+returns the session to its previous database at once.
 """
 
 from __future__ import annotations
@@ -36,13 +41,13 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from govlake.errors import EnvironmentProblem, GovLakeError, PolicyDenied
+from govlake.errors import EnvironmentProblem, GovLakeError, PolicyDenied, TableCorrupt
 from govlake.home import Home
 from lake.audit import AuditEntry, record
 
@@ -51,12 +56,15 @@ if TYPE_CHECKING:
     import polars as pl
     import pyarrow as pa
 
+    from lake.sharing import ShareGrant
     from policies import Policies, User
     from views.guard import CheckedQuery
     from views.masks import ViewAccess
 
 #: Bump when the shape of the governed database changes, so cached files are rebuilt.
 SESSION_FORMAT = 1
+#: Governed database files kept per user (the newest one and the most recently used others).
+KEEP_DATABASES = 3
 _DELTA_JSON = re.compile(r"^(\d{20})\.json$")
 
 
@@ -97,15 +105,82 @@ class QueryResult:
 def table_locations(home: Home, tables: list[str] | tuple[str, ...] | set[str]) -> dict[str, TableLocation]:
     """Resolve ``zone.table`` names to their Delta tables in ``home`` — the one place that does.
 
-    Today: the current table in the lake (the version is recorded for the cache key). This
-    is where a build manifest will pin one consistent set of versions.
+    A table the latest build manifest (``system.builds``) lists is read at the version the
+    manifest records, so every view of a session (and every table of an extract) reads one
+    build's consistent set, even while a newer build is writing its tables one by one: the
+    next build becomes visible all at once when its manifest row commits. Other tables (raw,
+    system) are read at their newest commit; each commit is atomic on its own.
     """
+    from lake.pinned import pinned_versions
+
+    pinned = pinned_versions(home)
     locations = {}
     for name in sorted(set(tables)):
         zone, table = name.split(".", 1)
         path = home.table_path(zone, table)
-        locations[name] = TableLocation(name, path, _latest_version(path))
+        latest = _latest_version(path)
+        # min: a manifest never names a version the table does not have, unless its log was cut
+        locations[name] = TableLocation(name, path, None if latest is None else min(pinned.get(name, latest), latest))
     return locations
+
+
+def pin_versions(sql: str, locations: Mapping[str, TableLocation]) -> str:
+    """``sql`` with every ``delta_scan('<path>')`` of a resolved table read at its resolved version."""
+    import sqlglot
+    from sqlglot import exp
+
+    by_path = {str(location.path): location for location in locations.values()}
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    for scan in tree.find_all(exp.Anonymous):
+        if scan.name.lower() != "delta_scan" or not scan.expressions:
+            continue
+        location = by_path.get(scan.expressions[0].name)
+        if location is not None and location.version is not None:
+            scan.append("expressions", exp.PropertyEQ(this=exp.to_identifier("version"),
+                                                      expression=exp.Literal.number(location.version)))
+    return str(tree.sql(dialect="duckdb", pretty=True))
+
+
+@contextlib.contextmanager
+def _naming_damaged(locations: Iterable[TableLocation]) -> Iterator[None]:
+    """Turn a DuckDB error caused by a damaged table into :class:`TableCorrupt` naming that table."""
+    try:
+        yield
+    except Exception as error:
+        if type(error).__module__.split(".")[0] not in {"duckdb", "_duckdb"}:
+            raise
+        corrupt = unreadable(locations)
+        if corrupt is None:
+            raise
+        raise corrupt from None
+
+
+def unreadable(locations: Iterable[TableLocation]) -> TableCorrupt | None:
+    """The error for the first table that cannot be read at its resolved version, if one cannot.
+
+    Used after DuckDB failed, to name the table and point to ``govlake doctor`` instead of
+    passing DuckDB's message (or a traceback) on: the Delta log is replayed with deltalake and
+    every data file of that version must exist.
+    """
+    from deltalake import DeltaTable
+
+    from lake.boundary import translate
+
+    for location in locations:
+        if location.version is None:
+            continue
+        try:
+            with translate(location.name):
+                files = DeltaTable(str(location.path), version=location.version).file_uris()
+                missing = [uri for uri in files if not Path(uri.removeprefix("file://")).exists()]
+        except TableCorrupt as error:
+            return error
+        except GovLakeError:
+            continue
+        if missing:
+            return TableCorrupt(f"table {location.name} cannot be read: {len(missing)} data file(s) of version "
+                                f"{location.version} are missing (e.g. {Path(missing[0]).name}); run `govlake doctor`")
+    return None
 
 
 def _latest_version(path: Path) -> int | None:
@@ -139,10 +214,14 @@ class _Plan:
     available: list[str]
     unavailable: dict[str, list[str]]  # view -> missing tables
     digest: str = ""
+    #: record keys under objection per library, and the objections ledger's version they were read at
+    objections: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    objections_version: int | None = None
 
 
-def _plan(policies: Policies, user: User, home: Home) -> _Plan:
-    access = _access(policies, user.name)
+def _plan(policies: Policies, user: User, home: Home, shared: tuple[ShareGrant, ...] = ()) -> _Plan:
+    """The user's views: those their roles grant, plus ``shared_<target>`` for each active sharing grant."""
+    access = {**_access(policies, user.name), **{g.view: shared_access(policies, g) for g in shared}}
     locations = table_locations(home, {t for a in access.values() for t in a.view.tables})
     available, unavailable = [], {}
     for name, item in access.items():
@@ -152,8 +231,13 @@ def _plan(policies: Policies, user: User, home: Home) -> _Plan:
         else:
             available.append(name)
     plan = _Plan(policies, user, access, locations, available, unavailable)
+    if any(access[name].objection_marker for name in available):
+        plan.objections_version, plan.objections = _objection_marks(home)
+    grants = {g.view: g for g in shared}
     key = {
         "format": SESSION_FORMAT,
+        "grants": sorted(g.id for g in shared),
+        "objections": plan.objections,
         "duckdb": _duckdb_version(),
         "scope": user.scope.division_prefix,
         "masks": {name: kind.description for name, kind in policies.masks.kinds.items()},
@@ -161,7 +245,10 @@ def _plan(policies: Policies, user: User, home: Home) -> _Plan:
             name: {
                 # the definition as generated (any change to masks or scopes in code shows here)
                 "sql": _generated(policies, user.name, name,
-                                  tuple((t, str(locations[t].path)) for t in access[name].view.tables)),
+                                  tuple((t, str(locations[t].path)) for t in access[name].view.tables))
+                if name not in grants else _shared_sql(policies, grants[name],
+                                                       tuple((t, str(locations[t].path))
+                                                             for t in access[name].view.tables)),
                 "description": access[name].view.description,
                 "comments": access[name].view.column_comments,
                 "columns": {c: [a.treatment, a.why, a.column.flags.comment] for c, a in access[name].columns.items()},
@@ -192,6 +279,23 @@ def _generated(policies: Policies, user: str, view: str, paths: tuple[tuple[str,
     return governed_sql(_access(policies, user)[view], dict(paths))
 
 
+@lru_cache(maxsize=256)
+def shared_access(policies: Policies, grant: ShareGrant) -> ViewAccess:
+    """What a sharing grant shows (lake/sharing.py, views/shares.py): its columns, masks and scope."""
+    from views.shares import grant_access, resolve_target
+
+    target = resolve_target(f"{grant.target_kind}:{grant.target}", policies)
+    return grant_access(target, view_name=grant.view, columns=grant.columns, unmask=grant.unmask, scope=grant.scope,
+                        basis=grant.basis)
+
+
+@lru_cache(maxsize=1024)
+def _shared_sql(policies: Policies, grant: ShareGrant, paths: tuple[tuple[str, str], ...]) -> str:
+    from views.masks import governed_sql
+
+    return governed_sql(shared_access(policies, grant), dict(paths))
+
+
 @lru_cache(maxsize=4)
 def _checked_grants(policies: Policies) -> bool:
     from views.definitions import shipped_views
@@ -207,19 +311,21 @@ def _duckdb_version() -> str:
     return duckdb_version()
 
 
-def governed_views(user: str, *, home: Home | str | None = None) -> dict[str, GovernedView]:
+def governed_views(user: str, *, home: Home | str | None = None,
+                   grants: tuple[ShareGrant, ...] = ()) -> dict[str, GovernedView]:
     """For ``user``: each granted view's final SELECT, masks and scope inlined over resolved table paths.
 
     This is what the session creates; exports and benchmarks can run or translate it
     (``sqlglot.transpile(view.sql, read="duckdb", write=...)``). Hidden columns keep their
     DuckDB type, which needs one look at the tables (a scratch DuckDB connection).
+    Time-limited sharing ``grants`` are included only when passed (an extract tied to a grant).
     """
     from policies import load_policies
 
     resolved = home if isinstance(home, Home) else Home.resolve(home)
     policies = load_policies()
-    plan = _plan(policies, policies.user(user), resolved)
-    with _scratch(resolved) as con:
+    plan = _plan(policies, policies.user(user), resolved, grants)
+    with _scratch(resolved) as con, _naming_damaged(plan.locations.values()):
         return {name: _definition(plan, name, con) for name in plan.available}
 
 
@@ -240,6 +346,13 @@ def _scratch(home: Home) -> Iterator[duckdb.DuckDBPyConnection]:
         yield _SCRATCH[key]
 
 
+def _objection_marks(home: Home) -> tuple[int | None, tuple[tuple[str, tuple[str, ...]], ...]]:
+    """(ledger version, keys under objection): the version first, so a change in between shows next query."""
+    from lake.objections import marks_version, open_marks
+
+    return marks_version(home), open_marks(home)
+
+
 def _definition(plan: _Plan, name: str, con: duckdb.DuckDBPyConnection) -> GovernedView:
     from views.masks import body_sql, column_comment, governed_sql
 
@@ -255,7 +368,8 @@ def _definition(plan: _Plan, name: str, con: duckdb.DuckDBPyConnection) -> Gover
     description = access.view.description
     if access.scope_prefix:
         description += f"〔行范围：{access.view.scope} 以 {access.scope_prefix} 开头〕"
-    return GovernedView(name, governed_sql(access, paths, types=types), description, comments)
+    return GovernedView(name, governed_sql(access, paths, types=types, objections=dict(plan.objections)),
+                        description, comments)
 
 
 # --------------------------------------------------------------------------- the database
@@ -268,17 +382,27 @@ def _database(plan: _Plan, home: Home) -> Path:
     folder = home.cache / "governed"
     target = folder / f"{plan.user.name}-{plan.digest}.duckdb"
     if target.exists():
+        with contextlib.suppress(OSError):
+            os.utime(target)  # recently used: kept by the clean-up below
         return target
     folder.mkdir(parents=True, exist_ok=True)
     with file_lock(home, f"governed-{plan.user.name}"):
         if target.exists():
             return target
         partial = folder / f".{target.name}.{uuid.uuid4().hex}.part"
-        _build_database(plan, home, partial)
+        try:
+            _build_database(plan, home, partial)
+        except BaseException:  # e.g. a damaged table: leave no partial file behind
+            partial.unlink(missing_ok=True)
+            partial.with_name(partial.name + ".wal").unlink(missing_ok=True)
+            raise
         partial.replace(target)
-        for old in folder.glob(f"{plan.user.name}-*.duckdb"):
-            if old != target:
-                old.unlink(missing_ok=True)  # an open reader keeps its inode
+        # Keep the few most recently used: when a sharing grant ends, the user is back to a set
+        # of views they had moments ago, and reopening that file beats rebuilding it.
+        older = sorted((f for f in folder.glob(f"{plan.user.name}-*.duckdb") if f != target),
+                       key=lambda f: f.stat().st_mtime_ns if f.exists() else 0, reverse=True)
+        for old in older[KEEP_DATABASES - 1:]:
+            old.unlink(missing_ok=True)  # an open reader keeps its inode
     return target
 
 
@@ -288,7 +412,7 @@ def _build_database(plan: _Plan, home: Home, path: Path) -> None:
         try:
             for name in plan.available:
                 view = _definition(plan, name, con)
-                con.execute(f'CREATE VIEW governed_build."{name}" AS\n{view.sql}')
+                con.execute(f'CREATE VIEW governed_build."{name}" AS\n{pin_versions(view.sql, plan.locations)}')
                 con.execute(f'COMMENT ON VIEW governed_build."{name}" IS {_literal(view.description)}')
                 for column, comment in view.column_comments.items():
                     con.execute(f'COMMENT ON COLUMN governed_build."{name}"."{column}" IS {_literal(comment)}')
@@ -339,11 +463,16 @@ _SHARED_LOCK = threading.Lock()
 def _shared_connection(plan: _Plan, home: Home) -> duckdb.DuckDBPyConnection:
     key = (str(home.root), plan.user.name, plan.digest)
     with _SHARED_LOCK:
-        if key not in _SHARED:
-            for stale in [k for k in _SHARED if k[:2] == key[:2]]:
-                # Not closed: sessions opened before a rebuild keep their connection until released.
-                _SHARED.pop(stale)
-            _SHARED[key] = _open(_database(plan, home), home)
+        if key in _SHARED:
+            _SHARED[key] = _SHARED.pop(key)  # most recently used last
+        else:
+            # The user's last few plans stay open (a grant that ends returns the user to one of
+            # them); older ones are dropped, not closed: sessions still using them keep them.
+            stale = [k for k in _SHARED if k[:2] == key[:2]]
+            for old in stale[:max(0, len(stale) - (KEEP_DATABASES - 1))]:
+                _SHARED.pop(old)
+            with _naming_damaged(plan.locations.values()):
+                _SHARED[key] = _open(_database(plan, home), home)
         connection: duckdb.DuckDBPyConnection = _SHARED[key]
         return connection
 
@@ -380,20 +509,60 @@ class GovernedSession:
         account = policies.user(user)
         self._account = account
         self.row_limit, self.time_limit_s = policies.limits_of(account)
-        self._plan = _plan(policies, account, home)
-        self._connection = _shared_connection(self._plan, home)
-        self._grants = {
-            name: list(self._plan.access[name].columns) for name in self._plan.available
-        }
+        from lake.sharing import GrantWatch
+
+        # Sharing grants (lake/sharing.py): re-checked before every query, see _refresh.
+        self._watch = GrantWatch(home, user)
+        self._replan_lock = threading.Lock()
+        self._replan()
         self.setup_ms = (time.perf_counter() - started) * 1000
 
+    def _replan(self) -> None:
+        """Plan (and open) the database for the roles' views plus the active sharing grants."""
+        plan = _plan(self._policies, self._account, self.home, self._watch.active)
+        connection = _shared_connection(plan, self.home)
+        grants = {name: list(plan.access[name].columns) for name in plan.available}
+        self._plan, self._connection, self._grants = plan, connection, grants
+
+    def _refresh(self) -> None:
+        """Pick up a grant, revocation or expiry since the last query: one small file read when nothing changed."""
+        if self._objections_moved():  # an objection filed or resolved: the under-objection marker changes
+            with self._replan_lock:
+                if self._objections_moved():
+                    self._replan()
+        if not self._watch.changed():
+            return
+        with self._replan_lock:
+            if self._watch.changed():
+                self._watch.reload()
+                self._replan()
+
+    def _objections_moved(self) -> bool:
+        """Whether system.objections has a commit this session's views have not read (a directory listing)."""
+        from lake.objections import marks_version
+
+        plan = self._plan
+        return (any(plan.access[name].objection_marker for name in plan.available)
+                and plan.objections_version != marks_version(self.home))
+
     # --- what the user may read -----------------------------------------------------
+    def access_stamp(self) -> str:
+        """A stamp that changes whenever what this user may see changes without a new build.
+
+        A grant, a revocation, an expiry or an objection re-plans the session; the plan's digest
+        names all of it. Callers that cache query results (the dashboards) put it in their key.
+        """
+        self._refresh()
+        return self._plan.digest
+
     def views(self) -> dict[str, str]:
         """Granted views available in this home, with their descriptions."""
+        self._refresh()
         return {name: self._plan.access[name].view.description for name in self._plan.available}
 
     def columns(self, view: str) -> dict[str, str]:
         """The columns of a granted view and how each is shown to this user."""
+        self._refresh()
         if view not in self._grants:
             raise PolicyDenied(self.user, f"view {view!r} is not granted to you")
         return {name: item.treatment for name, item in self._plan.access[view].columns.items()}
@@ -426,6 +595,7 @@ class GovernedSession:
             raise GovLakeError("this governed session is closed; open a new one with govlake.connect()")
         started = time.perf_counter()
         try:
+            self._refresh()
             checked = self._check(query)
         except PolicyDenied as refusal:
             reason = self._clean(refusal.reason)
@@ -448,6 +618,11 @@ class GovernedSession:
         try:
             return _check_cached(query, self.user, _freeze(self._grants))
         except PolicyDenied as refusal:
+            for grant in self._watch.grants:
+                ended = self._watch.ended(grant.view)
+                if ended is not None and f"view {grant.view!r} is not granted to you" in refusal.reason.lower():
+                    raise PolicyDenied(self.user, f"{ended.explain_end(_sharing_now())}; request it again with "
+                                       "`govlake share request`") from None
             for view, missing in self._plan.unavailable.items():
                 if f"view {view!r} is not granted to you" in refusal.reason:
                     raise PolicyDenied(self.user, f"view {view!r} is granted to you but not available in this home: "
@@ -473,6 +648,10 @@ class GovernedSession:
             raise PolicyDenied(self.user, f"the query ran longer than {self.time_limit_s:g} s, the time limit of "
                                "your role, and was stopped; filter or aggregate more") from None
         except duckdb.Error as error:
+            corrupt = unreadable(self._plan.locations[t] for v in sorted(checked.views) if v in self._plan.access
+                                 for t in self._plan.access[v].view.tables)
+            if corrupt is not None:
+                raise QueryFailed(self._clean(str(corrupt))) from None
             raise QueryFailed(f"the query failed in DuckDB: {self._clean(str(error))}") from None
         finally:
             _WATCHDOG.cancel(ticket)
@@ -574,6 +753,12 @@ class _Watchdog:
 
 
 _WATCHDOG = _Watchdog()
+
+
+def _sharing_now() -> dt.datetime:
+    from lake.sharing import now
+
+    return now()
 
 
 def _freeze(grants: Mapping[str, list[str]]) -> tuple[tuple[str, tuple[str, ...]], ...]:

@@ -8,5 +8,14 @@ from govlake.home import Home
 
 
 def home_of(args: argparse.Namespace) -> Home:
-    """The home chosen by ``--home`` / ``GOVLAKE_HOME`` / default, checked and created."""
-    return Home.resolve(getattr(args, "home", None)).ensure()
+    """The home chosen by ``--home`` / ``GOVLAKE_HOME`` / default, checked and created.
+
+    Checked before anything is written: a home of a newer format, the installed duckdb and
+    extension packages (docs/reliability.md, "Bad environment"), then a writable home.
+    """
+    from lake.extensions import check_environment
+
+    home = Home.resolve(getattr(args, "home", None))
+    home.check_format()
+    check_environment()
+    return home.ensure()

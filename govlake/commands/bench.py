@@ -12,6 +12,9 @@ BENCHES: dict[str, str] = {
     "ingest": "govlake.bench.ingest",
     "build": "govlake.bench.build",
     "sql": "govlake.bench.sql",
+    "app": "govlake.bench.app",
+    "quality": "govlake.bench.quality",
+    "share": "govlake.bench.share",
 }
 
 
