@@ -623,20 +623,7 @@ def _state_message(current: Ticket, action: str) -> str:
 
 
 def _check_actor(user: str, current: Ticket) -> None:
-    """The acting user must exist; where users carry a department, it must own the ticket."""
-    from policies import load_policies
-
-    policies = load_policies()
-    if user not in policies.users:
-        raise PolicyDenied(user, f"unknown user; users are defined in policies/users.toml"
-                                 f"{did_you_mean(user, policies.users)}")
-    account = policies.users[user]
-    if hasattr(account, "department"):
-        department = getattr(account, "department", None)
-        if department != current.department:
-            raise PolicyDenied(user, f"ticket {current.ticket_id} is addressed to department {current.department!r}, "
-                                     f"and you act for {department or 'no department'!r}; only that department "
-                                     "may acknowledge or resolve it")
+    ledger.check_actor(user, current.department, f"ticket {current.ticket_id}", "acknowledge or resolve it")
 
 
 def _check_batch(home: Home, current: Ticket, batch: str) -> None:

@@ -70,3 +70,21 @@ def append(path: Path, rows: Sequence[dict[str, Any]], *, schema: dict[str, Any]
     frame = pl.DataFrame([{name: row.get(name) for name in schema} for row in rows], schema=schema, orient="row")
     return delta.write(path, frame.to_arrow(), mode="append", txn=txn, description=table.description,
                        comments=table.columns, commit_info=commit_info)
+
+
+def check_actor(user: str, department: str, case: str, may: str) -> None:
+    """Refuse ``user`` unless they exist and act for ``department``, the one ``case`` is addressed to.
+
+    ``may`` says what only that department may do ("acknowledge or resolve it").
+    """
+    from govlake.errors import PolicyDenied, did_you_mean
+    from policies import load_policies
+
+    policies = load_policies()
+    if user not in policies.users:
+        raise PolicyDenied(user, f"unknown user; users are defined in policies/users.toml"
+                                 f"{did_you_mean(user, policies.users)}")
+    acts_for = policies.users[user].department
+    if acts_for != department:
+        raise PolicyDenied(user, f"{case} is addressed to department {department!r}, and you act for "
+                                 f"{acts_for or 'no department'!r}; only that department may {may}")

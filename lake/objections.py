@@ -297,17 +297,4 @@ def _close(home: Home, case_id: str, *, user: str, action: str, state: str, valu
 
 
 def _check_actor(user: str, current: Case) -> None:
-    """The acting user must exist; where users carry a department, it must be the case's department."""
-    from policies import load_policies
-
-    policies = load_policies()
-    if user not in policies.users:
-        raise PolicyDenied(user, f"unknown user; users are defined in policies/users.toml"
-                                 f"{did_you_mean(user, policies.users)}")
-    account = policies.users[user]
-    if hasattr(account, "department"):
-        department = getattr(account, "department", None)
-        if department != current.department:
-            raise PolicyDenied(user, f"objection {current.case_id} is addressed to department "
-                                     f"{current.department!r}, and you act for {department or 'no department'!r}; "
-                                     "only that department may resolve it")
+    ledger.check_actor(user, current.department, f"objection {current.case_id}", "resolve it")
