@@ -10,7 +10,6 @@ The killed and reference runs are real ``govlake`` processes (tests/faults/harne
 from __future__ import annotations
 
 import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,11 +29,6 @@ SEED = 11
 #: Every kill outcome of the session, for the summary line at the end.
 OUTCOMES: list[harness.Outcome] = []
 
-
-def quality_available() -> bool:
-    """Whether this GovLake has `govlake quality run` yet (another engineer is building it)."""
-    done = subprocess.run([str(harness.GOVLAKE), "quality", "run", "--help"], capture_output=True, text=True)
-    return done.returncode == 0 and "govlake quality run" in done.stdout
 
 
 @dataclass

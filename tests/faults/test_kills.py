@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.faults import harness
-from tests.faults.conftest import FAST_KILLS, FULL_KILLS, OUTCOMES, SEED, Lab, quality_available
+from tests.faults.conftest import FAST_KILLS, FULL_KILLS, OUTCOMES, SEED, Lab
 
 SCENARIOS = ("ingest", "build-full", "build-incremental", "rebuild", "publish", "quality")
 #: The fast subset leaves out the first build: a full rebuild writes the same tables the same way.
@@ -22,8 +22,6 @@ FAST_SCENARIOS = tuple(name for name in SCENARIOS if name != "build-full")
 
 
 def _reference(lab: Lab, name: str) -> harness.Reference:
-    if name == "quality" and not quality_available():
-        pytest.skip("`govlake quality run` is not in this GovLake yet")
     reference = lab.reference(name)
     assert reference.points, f"{name} passed no fault point: the kill points are not wired"
     return reference
