@@ -14,6 +14,7 @@ them offline too (docs/notebooks.md).
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
@@ -117,8 +118,14 @@ def install_into(con: duckdb.DuckDBPyConnection, name: str, extension_dir: Path)
     if target.is_file() and target.stat().st_size == source.stat().st_size:
         return
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".part")
-    shutil.copyfile(source, tmp)
+    tmp = target.with_suffix(f".{os.getpid()}.part")
+    tmp.unlink(missing_ok=True)
+    try:
+        # a hard link where the filesystem allows: every home would otherwise hold its own
+        # 190 MB of binaries that never change (pip replaces, never rewrites, a file)
+        os.link(source, tmp)
+    except OSError:
+        shutil.copyfile(source, tmp)
     tmp.replace(target)  # atomic, so a concurrent process never loads half a file
 
 

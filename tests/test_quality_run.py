@@ -29,6 +29,7 @@ from govlake.home import Home
 from lake import delta
 from lake.catalog import load_catalog
 from lake.system import QUALITY_FAILURES, QUALITY_RESULTS
+from tests.conftest import link_extensions
 from transforms.quality.derive import DIMENSIONS, STAGES
 from transforms.quality.run import RunReport, run
 from transforms.quality.scorecard import render, scorecard
@@ -38,7 +39,7 @@ GOVLAKE = str(Path(sys.executable).with_name("govlake"))
 
 
 def copy_home(source: Home, target: Path) -> Home:
-    shutil.copytree(source.root, target, ignore=shutil.ignore_patterns("cache", "locks"))
+    shutil.copytree(source.root, target, ignore=shutil.ignore_patterns("cache", "locks"), copy_function=link_extensions)
     return Home(target)
 
 

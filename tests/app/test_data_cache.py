@@ -15,6 +15,7 @@ from app.data import LakeVersion, Reader
 from govlake.errors import PolicyDenied
 from govlake.home import Home
 from lake import sharing
+from tests.conftest import link_extensions
 from transforms.manifest import latest
 
 
@@ -22,7 +23,8 @@ from transforms.manifest import latest
 def home(built_home: Home, tmp_path_factory: pytest.TempPathFactory) -> Home:
     root = tmp_path_factory.mktemp("data-cache") / "home"
     shutil.copytree(built_home.root, root,
-                    ignore=shutil.ignore_patterns("cache", "duckdb_extensions", "exports", "spool", "sharing"))
+                    ignore=shutil.ignore_patterns("cache", "duckdb_extensions", "exports", "spool", "sharing"),
+                    copy_function=link_extensions)
     return Home(root)
 
 

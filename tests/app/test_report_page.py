@@ -15,6 +15,7 @@ import pytest
 from govlake.home import Home
 from lake import feedback, objections, reporting
 from tests.app.conftest import PageView, render
+from tests.conftest import link_extensions
 from tests.lake.test_reporting import current_period, prepare
 
 PAGE = "pages/governance.py"
@@ -28,7 +29,8 @@ def loop_home(built_home: Home, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
     root = tmp_path_factory.mktemp("loop") / "home"
     shutil.copytree(built_home.root, root, ignore=shutil.ignore_patterns("cache", "spool", "exports",
-                                                                         "duckdb_extensions"))
+                                                                         "duckdb_extensions"),
+                    copy_function=link_extensions)
     home = Home(root)
     prepare(home)
     previous = os.environ.get("GOVLAKE_HOME")

@@ -18,6 +18,7 @@ import polars as pl
 import pytest
 
 from govlake.home import Home
+from tests.conftest import link_extensions
 from tests.faults import harness
 
 #: Kills per command: the fast subset (make test) and the full set (make test-faults).
@@ -56,10 +57,10 @@ def make_lab(root: Path, persons: int) -> Lab:
     ingested = Home(root / "start-ingested").ensure()
     ingest(ingested, [exports])
     built = root / "start-built"
-    shutil.copytree(ingested.root, built)
+    shutil.copytree(ingested.root, built, copy_function=link_extensions)
     build(Home(built))
     incremental = root / "start-incremental"
-    shutil.copytree(built, incremental)
+    shutil.copytree(built, incremental, copy_function=link_extensions)
     one_percent_batch(incremental, root / "batch")
     ingest(Home(incremental), [root / "batch"])
     lab = Lab(root, exports, {"ingested": ingested.root, "built": built, "incremental": incremental})
@@ -67,7 +68,7 @@ def make_lab(root: Path, persons: int) -> Lab:
         "ingest": harness.Scenario("ingest", ["ingest", str(exports)], None),
         "build-full": harness.Scenario("build-full", ["build"], ingested.root),
         "build-incremental": harness.Scenario("build-incremental", ["build"], incremental),
-        "rebuild": harness.Scenario("rebuild", ["build", "--full"], built),
+        "rebuild": harness.Scenario("rebuild", ["build", "--full"], built, repeats=("system.builds", "build_id")),
         "publish": harness.Scenario("publish", ["publish", "--user", "hz_analyst"], built, extra=same_extracts),
         "quality": harness.Scenario("quality", ["quality", "run"], built),
     }

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from govlake.home import Home
+from tests.conftest import link_extensions
 from tests.faults import harness
 
 pytestmark = pytest.mark.slow
@@ -32,7 +33,8 @@ def _damage(home: Path, table: str, how: str) -> Path:
 @pytest.fixture
 def copy(built_home: Home, tmp_path: Path) -> Path:
     root = tmp_path / "home"
-    shutil.copytree(built_home.root, root, ignore=shutil.ignore_patterns("cache", "spool", "exports"))
+    shutil.copytree(built_home.root, root, ignore=shutil.ignore_patterns("cache", "spool", "exports"),
+                    copy_function=link_extensions)
     return root
 
 

@@ -22,6 +22,7 @@ import pytest
 from govlake.home import Home
 from lake import delta, feedback, ledger, objections
 from lake.system import INGEST_LOG
+from tests.conftest import link_extensions
 from tests.lake.test_feedback import RULE, failure, write_run
 from tests.lake.test_feedback import batches as batches  # the fixture
 
@@ -71,7 +72,8 @@ def test_a_correction_killed_mid_build_is_finished_by_the_rerun(built_home: Home
 
     root = tmp_path / "copy"
     shutil.copytree(built_home.root, root, ignore=shutil.ignore_patterns("cache", "spool", "exports",
-                                                                         "duckdb_extensions"))
+                                                                         "duckdb_extensions"),
+                    copy_function=link_extensions)
     home = Home(root)
     people = (delta.read(home.table_path("base", "population"))
               .filter(pl.col("hukou_division").str.starts_with("3301") & pl.col("alive") & (pl.col("age") >= 25)

@@ -23,6 +23,7 @@ from govlake.home import Home
 from lake import delta, feedback, ledger, objections, reporting
 from lake.catalog import load_catalog
 from lake.system import INGEST_LOG
+from tests.conftest import link_extensions
 from tests.lake.test_feedback import write_run
 
 OLD_RULE = "validity.element.hukou.resident_id"
@@ -56,7 +57,8 @@ def prepare(home: Home) -> dict[str, str]:
 def prepared(built_home: Home, tmp_path_factory: pytest.TempPathFactory) -> tuple[Home, dict[str, str]]:
     root = tmp_path_factory.mktemp("report") / "home"
     shutil.copytree(built_home.root, root, ignore=shutil.ignore_patterns("cache", "spool", "exports",
-                                                                         "duckdb_extensions"))
+                                                                         "duckdb_extensions"),
+                    copy_function=link_extensions)
     home = Home(root)
     return home, prepare(home)
 

@@ -14,6 +14,7 @@ from govlake.errors import NotFound, StateError
 from govlake.home import Home
 from lake import audit, delta
 from lake.restore import history, restore
+from tests.conftest import link_extensions
 from transforms import manifest
 
 GOVLAKE = Path(sys.executable).with_name("govlake")
@@ -23,7 +24,8 @@ MART = "topic.population_by_division_age_sex"
 @pytest.fixture
 def home(built_home: Home, tmp_path: Path) -> Home:
     root = tmp_path / "home"
-    shutil.copytree(built_home.root, root, ignore=shutil.ignore_patterns("cache", "spool", "exports"))
+    shutil.copytree(built_home.root, root, ignore=shutil.ignore_patterns("cache", "spool", "exports"),
+                    copy_function=link_extensions)
     return Home(root)
 
 

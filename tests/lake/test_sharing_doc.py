@@ -13,6 +13,7 @@ import pytest
 
 from govlake.cli import main
 from govlake.home import Home
+from tests.conftest import link_extensions
 
 DOC = Path(__file__).parents[2] / "docs" / "sharing.md"
 FENCE = re.compile(r"```console\n(.*?)```", re.S)
@@ -39,7 +40,8 @@ def pattern(shown: str) -> re.Pattern[str]:
 def test_the_walkthrough_runs_as_documented(built_home: Home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = tmp_path / "home"
     shutil.copytree(built_home.root, root,
-                    ignore=shutil.ignore_patterns("cache", "duckdb_extensions", "exports", "spool", "sharing"))
+                    ignore=shutil.ignore_patterns("cache", "duckdb_extensions", "exports", "spool", "sharing"),
+                    copy_function=link_extensions)
     monkeypatch.chdir(tmp_path)  # the extract is written next to the reader
     steps = walkthrough()
     assert len(steps) >= 12

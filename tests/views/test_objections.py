@@ -19,6 +19,7 @@ from govlake.errors import ContractError, GovLakeError, PolicyDenied, StateError
 from govlake.home import Home
 from lake import audit, delta, ledger, objections
 from lake.system import INGEST_LOG
+from tests.conftest import link_extensions
 from transforms.manifest import latest
 from views.objections import file_objection
 from views.session import open_session
@@ -30,7 +31,8 @@ ANALYST, CIVIL_AFFAIRS, PUBLIC_SECURITY = "hz_analyst", "mca_officer", "mps_offi
 def home(built_home: Home, tmp_path: Path) -> Home:
     root = tmp_path / "home"
     shutil.copytree(built_home.root, root, ignore=shutil.ignore_patterns("cache", "spool", "exports",
-                                                                         "duckdb_extensions"))
+                                                                         "duckdb_extensions"),
+                    copy_function=link_extensions)
     return Home(root)
 
 
