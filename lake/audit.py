@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from govlake.errors import GovLakeError
 from lake import delta
 from lake.faults import point
-from lake.locks import file_lock
+from lake.locks import file_lock, held_file_lock
 from lake.system import SystemTable
 
 if TYPE_CHECKING:
@@ -113,7 +113,8 @@ class VerifyReport:
 
 
 def _timestamp(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # what strftime("%Y-%m-%dT%H:%M:%S.%fZ") gives, at a fraction of its cost on the query path
+    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def canonical(row: dict[str, Any]) -> str:
@@ -149,7 +150,7 @@ def record(home: Home, entry: AuditEntry) -> dict[str, Any]:
     if entry.decision not in DECISIONS:
         raise ValueError(f"decision must be one of {DECISIONS}, got {entry.decision!r}")
     spool = _spool(home)
-    with file_lock(home, "audit"):
+    with held_file_lock(home, "audit"):
         seq, prev_hash = _cached_head(spool) or _head(home)
         row: dict[str, Any] = {
             "seq": seq + 1, "entry_id": uuid.uuid4().hex, "at": _timestamp(entry.at), "user": entry.user,
@@ -159,8 +160,10 @@ def record(home: Home, entry: AuditEntry) -> dict[str, Any]:
             "decision": entry.decision, "reason": entry.reason, "duration_ms": round(float(entry.duration_ms), 3),
             "prev_hash": prev_hash,
         }
-        row["hash"] = entry_hash(row)
-        line = (json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+        hashed = canonical(row)
+        row["hash"] = hashlib.sha256((prev_hash + hashed).encode("utf-8")).hexdigest()
+        # the spooled line is the canonical JSON with the hash added (one encoding, not two)
+        line = (hashed[:-1] + ',"hash":"' + row["hash"] + '"}\n').encode("utf-8")
         try:
             handle = os.open(spool, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         except FileNotFoundError:

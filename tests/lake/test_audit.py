@@ -136,6 +136,43 @@ def test_concurrent_processes_keep_one_linear_chain(home: Home) -> None:
     assert len({r["entry_id"] for r in audit.entries(home)}) == 160
 
 
+def test_threads_and_a_forked_child_keep_one_linear_chain(home: Home) -> None:
+    """The audit lock stays open per process: threads of one process must still take turns, and a
+    forked child (a dashboard server's worker) must not inherit the parent's hold on it."""
+    import threading
+
+    audit.record(home, entry(n=0))  # the parent now holds an open lock file
+    threads = [threading.Thread(target=_append_many, args=(str(home.root), 30)) for _ in range(4)]
+    child = multiprocessing.get_context("fork").Process(target=_append_many, args=(str(home.root), 30))
+    child.start()
+    for thread in threads:
+        thread.start()
+    audit.flush(home)
+    for thread in threads:
+        thread.join(timeout=120)
+    child.join(timeout=120)
+    assert child.exitcode == 0
+    report = audit.verify(home)
+    assert report.entries == 1 + 4 * 30 + 30
+    assert len({r["entry_id"] for r in audit.entries(home)}) == report.entries
+
+
+def test_a_home_made_again_in_the_same_process_is_locked_again(home: Home, tmp_path: Path) -> None:
+    """A held lock file that was deleted with its home must not be reused for the new home."""
+    import shutil
+
+    audit.record(home, entry(n=0))
+    shutil.rmtree(home.root)
+    again = Home(home.root).ensure()
+    context = multiprocessing.get_context("spawn")
+    worker = context.Process(target=_append_many, args=(str(again.root), 40))
+    worker.start()
+    _append_many(str(again.root), 40)
+    worker.join(timeout=120)
+    assert worker.exitcode == 0
+    assert audit.verify(again).entries == 80
+
+
 def test_append_is_cheap(home: Home) -> None:
     fill(home, 5)
     started = time.perf_counter()

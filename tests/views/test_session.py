@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -169,3 +170,36 @@ def test_the_real_cli_process(built_home: Home) -> None:
     assert answered.returncode == 0, answered.stderr
     lines = answered.stdout.splitlines()
     assert lines[0] == "resident_id" and all("********" in line for line in lines[1:])
+
+
+def test_watchdog_interrupts_a_shorter_deadline_after_a_longer_one() -> None:
+    """The watchdog thread sleeps until the earliest deadline it knows; a query with an earlier
+    one must wake it (and an idle watchdog must wake for any query)."""
+    import threading
+    import time
+
+    from views.session import _Watchdog
+
+    watchdog = _Watchdog()
+    fired: list[str] = []
+    done = threading.Event()
+
+    def interrupt(name: str) -> Any:
+        def call() -> None:
+            fired.append(name)
+            done.set()
+        return call
+
+    long_ticket = watchdog.watch(60, interrupt("long"))
+    time.sleep(0.05)  # the thread is now asleep until the 60 s deadline
+    started = time.monotonic()
+    watchdog.watch(0.2, interrupt("short"))
+    assert done.wait(5), "the short deadline was missed"
+    assert fired == ["short"] and 0.15 <= time.monotonic() - started < 2
+    watchdog.cancel(long_ticket)
+    done.clear()
+    time.sleep(0.05)
+    cancelled = watchdog.watch(0.1, interrupt("cancelled"))
+    watchdog.cancel(cancelled)
+    watchdog.watch(0.3, interrupt("after"))
+    assert done.wait(5) and fired == ["short", "after"]
