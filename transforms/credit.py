@@ -1,6 +1,9 @@
 """The credit base library (信用基础库): credit facts and a declared, explained grade per subject.
 
-A subject is an entity (by USCC) or a person (by resident ID). The step works in three stages:
+A subject is an entity (by USCC) or a person (by resident ID). Which one a record's party is,
+is the build's one decision (:func:`party_subjects`, from transforms/projections.py
+``with_party_kind``), never the code's shape: pre-2015 credit codes can pass the resident-ID
+check. The step works in three stages:
 
 1. **Facts** (``base.credit_facts``): one row per source record that says something about a
    subject's credit: a dishonest-debtor case, an administrative penalty or licence (双公示), a
@@ -28,6 +31,7 @@ import polars as pl
 from govlake.errors import ConfigError
 from lake.catalog.credit_rules import RULES_FILE, CreditRules, Fact, Rule, Subject, load_credit_rules
 from transforms.context import BuildContext
+from transforms.projections import PARTIES, PARTY_KIND, RESIDENT_ID_SHAPE, link_entities, party_records
 from transforms.tables import TableSpec
 
 #: fact_type of a row of base.credit_facts -> its Chinese name.
@@ -136,15 +140,18 @@ def resident_id_valid(ctx: BuildContext, column: pl.Expr) -> pl.Expr:
     return resident_id(column, ctx.catalog.element("resident_id"), ctx.rules).valid.fill_null(False)
 
 
-def subject_type(
+def fallback_subject_type(
     ctx: BuildContext, subject_id: pl.Expr, valid: pl.Expr, party_type: pl.Expr | None
 ) -> pl.Expr:
-    """``"person"`` or ``"entity"``: what kind of subject a party identifier names.
+    """``"person"`` or ``"entity"`` for a party :func:`~transforms.projections.with_party_kind` calls neither.
 
-    The identifier decides when it is valid: the party_id rule keeps a resident ID when the
-    value is one, so a valid non-resident-ID value is a USCC. This also files a 个体工商户
-    reported under the operator's resident ID as a person, which it legally is. For an invalid
-    identifier the declared party type decides (3 = natural person), else its shape.
+    Such a code is held by no register (not even by its 17-character body) and the record gives
+    no usable declaration for it, so only the code and the declaration are left: a valid resident
+    ID is a person's (a 个体工商户 reported under its operator's ID is filed under the operator,
+    who is legally liable); any other valid code is an unregistered entity's (a USCC from outside
+    the registers the lake holds); an invalid one follows the declared party type (3 = natural
+    person), else its shape. These facts keep the written code, so an invalid one stays out of
+    the subject tables.
     """
     declared = pl.lit(None, pl.String) if party_type is None else party_type
     return (
@@ -156,10 +163,74 @@ def subject_type(
         .then(pl.lit("person"))
         .when(declared.is_in(["1", "2"]))
         .then(pl.lit("entity"))
-        .when(subject_id.str.contains(r"^\d{17}[\dX]$"))
+        .when(subject_id.str.contains(RESIDENT_ID_SHAPE))
         .then(pl.lit("person"))
         .otherwise(pl.lit("entity"))
     )
+
+
+def ensure_entity_universe(ctx: BuildContext) -> None:
+    """Make ``link.entity_universe`` (the registered USCCs every party decision reads) available.
+
+    A full build computed it while building the legal-entity library. An incremental build
+    recomputes the credit step on its unscoped context, where ``base.legal_entity`` (the merged
+    library) has exactly those keys: reading them spares standardizing the two registers again.
+    With neither the library nor a register, no code is registered.
+    """
+    if "link.entity_universe" in ctx.outputs:
+        return
+    library = ctx.outputs.get("base.legal_entity")
+    if library is not None:
+        ctx.outputs["link.entity_universe"] = library.select(pl.col("uscc").cast(pl.String)).unique().sort("uscc")
+    elif not any(ctx.has_source(name) for name in ctx.libraries["legal_entity"].anchor):
+        ctx.outputs["link.entity_universe"] = pl.DataFrame(schema={"uscc": pl.String})
+
+
+#: The working column flagging an entity found by its 17-character body (a wrong check character).
+_BY_BODY = "_linked_by_body"
+
+
+def party_subjects(ctx: BuildContext, dataset: str) -> pl.LazyFrame:
+    """The dataset's records with ``subject_type``, ``subject_id`` and ``subject_id_valid`` decided.
+
+    The kind is :func:`~transforms.projections.with_party_kind`'s, the decision the population
+    and legal-entity libraries use, made once per build (:func:`party_records`); so a party is
+    a person or an entity in the credit library exactly when it is in the base libraries. A
+    pre-2015 credit code can be a valid resident ID too: the register holding it decides, not
+    its shape.
+
+    - **entity**: the subject is the *registered* USCC (``linked_uscc``), which the legal-entity
+      library and ``base.credit_entity`` are keyed by, so a code written with a wrong check
+      character is filed under the one entity with that 17-character body; the code as written
+      stays in the fact's ``detail``, and its ``source_key`` is the record's.
+    - **person**: the code as written, valid when it is a valid resident ID. A person's credit
+      facts are never moved to another ID by the probabilistic person link: a dishonest-debtor
+      case is too heavy a consequence to rest on a name match, and the written ID is what the
+      department answers for.
+    - **neither** (no register holds the code and the record's declaration cannot be followed):
+      :func:`fallback_subject_type` with the code as written.
+    """
+    ensure_entity_universe(ctx)
+    party = PARTIES[dataset]
+    code = pl.col(party.code)
+    kind = pl.col(PARTY_KIND)
+    declared = pl.col(party.declared) if party.declared else None
+    fallback = fallback_subject_type(ctx, code, pl.col(f"{party.code}__valid"), declared)
+    return party_records(ctx, dataset).with_columns(
+        pl.coalesce(kind, fallback).alias("subject_type"),
+        pl.when(kind == "entity").then(pl.col("linked_uscc")).otherwise(code).alias("subject_id"),
+        pl.when(kind == "entity").then(pl.lit(True))
+        .when(kind == "person").then(resident_id_valid(ctx, code))
+        .otherwise(pl.col(f"{party.code}__valid")).alias("subject_id_valid"),
+        ((kind == "entity") & (pl.col("linked_uscc") != code)).fill_null(False).alias(_BY_BODY),
+    )
+
+
+def _as_written(code: str) -> pl.Expr:
+    """The note a fact filed under a registered USCC found by its body carries in ``detail``; else NULL."""
+    return pl.when(pl.col(_BY_BODY)).then(pl.concat_str(
+        pl.lit("来源记录所填代码 "), pl.col(code), pl.lit(" 校验位有误，按前17位归入已登记的统一社会信用代码")
+    ))
 
 
 # --- fact rows from each source ----------------------------------------------------------------
@@ -196,16 +267,14 @@ def _finish(frame: pl.LazyFrame, kind: str, **columns: pl.Expr) -> pl.LazyFrame:
 
 def dishonest_facts(ctx: BuildContext, windows: Windows) -> pl.LazyFrame:
     """One fact per dishonest-debtor case; current while published and not yet removed."""
-    cases = ctx.standardized("dishonest_debtors")
+    cases = party_subjects(ctx, "dishonest_debtors")
     published, removed = pl.col("published_date"), pl.col("removed_date")
     return _finish(
         cases,
         "dishonest_debtor",
-        subject_type=subject_type(
-            ctx, pl.col("debtor_id"), pl.col("debtor_id__valid"), pl.col("debtor_type")
-        ),
-        subject_id=pl.col("debtor_id"),
-        subject_id_valid=pl.col("debtor_id__valid"),
+        subject_type=pl.col("subject_type"),
+        subject_id=pl.col("subject_id"),
+        subject_id_valid=pl.col("subject_id_valid"),
         subject_name=pl.col("debtor_name"),
         fact_date=published,
         end_date=removed,
@@ -222,6 +291,7 @@ def dishonest_facts(ctx: BuildContext, windows: Windows) -> pl.LazyFrame:
             _part("失信情形：", pl.col("conduct")),
             _part("履行情况：", pl.col("performance")),
             _part("已于 ", removed, " 移出名单"),
+            _as_written("debtor_id"),
             separator="；",
         ),
         source_dataset=pl.lit("dishonest_debtors"),
@@ -232,15 +302,15 @@ def dishonest_facts(ctx: BuildContext, windows: Windows) -> pl.LazyFrame:
 
 def penalty_facts(ctx: BuildContext, windows: Windows) -> pl.LazyFrame:
     """One fact per administrative penalty decision (双公示); current when decided in the last 12 months."""
-    decisions = ctx.standardized("admin_penalties")
+    decisions = party_subjects(ctx, "admin_penalties")
     decided = pl.col("decision_date")
     kind = _code_names(ctx, "penalty_type", pl.col("penalty_type"))
     return _finish(
         decisions,
         "admin_penalty",
-        subject_type=subject_type(ctx, pl.col("party_id"), pl.col("party_id__valid"), pl.col("party_type")),
-        subject_id=pl.col("party_id"),
-        subject_id_valid=pl.col("party_id__valid"),
+        subject_type=pl.col("subject_type"),
+        subject_id=pl.col("subject_id"),
+        subject_id_valid=pl.col("subject_id_valid"),
         subject_name=pl.col("party_name"),
         fact_date=decided,
         end_date=pl.col("publicity_until"),
@@ -258,6 +328,7 @@ def penalty_facts(ctx: BuildContext, windows: Windows) -> pl.LazyFrame:
             ),
             _part("违法行为：", pl.col("violation_type")),
             _sentence(pl.col("authority"), _part("（", pl.col("decision_no"), "）")),
+            _as_written("party_id"),
             separator="；",
         ),
         source_dataset=pl.lit("admin_penalties"),
@@ -268,15 +339,15 @@ def penalty_facts(ctx: BuildContext, windows: Windows) -> pl.LazyFrame:
 
 def licence_facts(ctx: BuildContext, windows: Windows) -> pl.LazyFrame:
     """One fact per administrative licence decision (双公示); current within its validity."""
-    decisions = ctx.standardized("admin_licences")
+    decisions = party_subjects(ctx, "admin_licences")
     start = pl.coalesce("valid_from", "decision_date")
     valid_to = pl.col("valid_to")
     return _finish(
         decisions,
         "admin_licence",
-        subject_type=subject_type(ctx, pl.col("party_id"), pl.col("party_id__valid"), pl.col("party_type")),
-        subject_id=pl.col("party_id"),
-        subject_id_valid=pl.col("party_id__valid"),
+        subject_type=pl.col("subject_type"),
+        subject_id=pl.col("subject_id"),
+        subject_id_valid=pl.col("subject_id_valid"),
         subject_name=pl.col("party_name"),
         fact_date=pl.col("decision_date"),
         end_date=valid_to,
@@ -291,6 +362,7 @@ def licence_facts(ctx: BuildContext, windows: Windows) -> pl.LazyFrame:
             .then(pl.lit("长期有效"))
             .otherwise(pl.concat_str(pl.lit("有效期至 "), valid_to.cast(pl.String))),
             _sentence(pl.col("authority"), _part("（", pl.col("decision_no"), "）")),
+            _as_written("party_id"),
             separator="；",
         ),
         source_dataset=pl.lit("admin_licences"),
@@ -300,17 +372,28 @@ def licence_facts(ctx: BuildContext, windows: Windows) -> pl.LazyFrame:
 
 
 def tax_facts(ctx: BuildContext, windows: Windows) -> pl.LazyFrame:
-    """One fact per tax-credit rating; current for the latest rating of the last rating years."""
-    ratings = ctx.standardized("tax_credit")
+    """One fact per tax-credit rating; current for the latest rating of the last rating years.
+
+    A rating names an entity. Like every party code, its USCC is filed under the registered
+    entity it links to (by its 17-character body when the check character is wrong, as the
+    legal-entity library links it); a code no register holds stays as written.
+    """
+    ensure_entity_universe(ctx)
+    linked = pl.col("linked_uscc")
+    ratings = link_entities(ctx, ctx.standardized("tax_credit"), "uscc").with_columns(
+        pl.coalesce(linked, "uscc").alias("subject_id"),
+        (linked.is_not_null() | pl.col("uscc__valid").fill_null(False)).alias("subject_id_valid"),
+        (linked != pl.col("uscc")).fill_null(False).alias(_BY_BODY),
+    )
     year, rated = pl.col("rating_year"), pl.col("rated_date")
     known = year.is_not_null() & (year < windows.as_of.year) & (rated.is_null() | (rated <= windows.as_of))
-    latest = year == year.filter(known).max().over("uscc")
+    latest = year == year.filter(known).max().over("subject_id")
     return _finish(
         ratings,
         "tax_rating",
         subject_type=pl.lit("entity"),
-        subject_id=pl.col("uscc"),
-        subject_id_valid=pl.col("uscc__valid"),
+        subject_id=pl.col("subject_id"),
+        subject_id_valid=pl.col("subject_id_valid"),
         subject_name=pl.col("taxpayer_name"),
         fact_date=rated,
         current=known & latest & (year >= windows.as_of.year - TAX_RATING_YEARS_KEPT),
@@ -318,13 +401,17 @@ def tax_facts(ctx: BuildContext, windows: Windows) -> pl.LazyFrame:
         code_name=_code_names(ctx, "tax_credit_grade", pl.col("tax_credit_grade")),
         authority=pl.col("tax_authority"),
         detail=_sentence(
-            pl.concat_str(
-                year.cast(pl.String).fill_null("?"),
-                pl.lit(" 年度纳税信用 "),
-                pl.col("tax_credit_grade").fill_null("?"),
-                pl.lit(" 级"),
+            _sentence(
+                pl.concat_str(
+                    year.cast(pl.String).fill_null("?"),
+                    pl.lit(" 年度纳税信用 "),
+                    pl.col("tax_credit_grade").fill_null("?"),
+                    pl.lit(" 级"),
+                ),
+                _part("（", pl.col("tax_authority"), "）"),
             ),
-            _part("（", pl.col("tax_authority"), "）"),
+            _as_written("uscc"),
+            separator="；",
         ),
         source_dataset=pl.lit("tax_credit"),
         source_key=pl.concat_str(pl.col("uscc"), pl.lit("|"), year.cast(pl.String)),

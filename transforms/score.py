@@ -9,7 +9,10 @@ Three figures, as the base-library issue asks, all on the demo's truth/ folder:
 - **conflict coverage**: the share of injected cross-source conflicts
   (``name_conflict``, ``birth_date_conflict``) that appear in ``base.conflicts``;
 - **quality detection**: precision and recall of the latest ``govlake quality run`` against
-  every injected defect, overall and per kind (transforms/quality/detection.py).
+  every injected defect, overall and per kind (transforms/quality/detection.py);
+- **credit attribution**: the share of credit facts made from a source record (a dishonest-debtor
+  case, a penalty, a licence, a tax rating) that ``base.credit_facts`` files under the true
+  subject, with the right kind (person or entity) and key (:func:`credit_attribution`).
 """
 
 from __future__ import annotations
@@ -47,6 +50,10 @@ ID_FIELDS = {
     ("dishonest_debtors", "debtor_id"): "debtor", ("land_parcels", "holder_id"): "holder",
 }
 UNUSABLE_ID = ["id_missing", "id_mistyped", "bad_check_char"]
+#: Credit fact types made from one source record, by their dataset (the legal-representative
+#: facts are derived from these and the legal-entity library, so they are not scored apart).
+CREDIT_RECORD_FACTS = {"dishonest_debtors": "dishonest_debtor", "admin_penalties": "admin_penalty",
+                       "admin_licences": "admin_licence", "tax_credit": "tax_rating"}
 CONFLICT_KINDS = {"name_conflict", "birth_date_conflict"}
 
 
@@ -199,7 +206,84 @@ def score(home: Home, truth_dir: Path | None = None) -> Score:
     from transforms.quality.detection import detection
 
     result.extra["quality_detection"] = detection(home, defects)
+    result.extra["credit_attribution"] = credit_attribution(home, defects, persons, entities)
     return result
+
+
+def credit_attribution(home: Home, defects: pl.DataFrame, persons: pl.DataFrame,
+                       entities: pl.DataFrame) -> dict[str, Any]:
+    """How many credit facts are filed under their true subject, overall and per source dataset.
+
+    Each fact is traced to its source record as the build read it (dataset, batch and record
+    key, which ``source_key`` is). The record's true subject code is the ``true_value`` of a
+    defect injected into its subject item, else the code as written (standardized, which
+    leaves a clean code as it is). The code's kind is where the truth holds it: a person's
+    resident ID or an entity's USCC. A fact is right when its ``subject_type`` is that kind and
+    its ``subject_id`` that code. The rest is counted by what went wrong: the wrong kind, the
+    right kind but the code as written when it is no one's (``unusable``: kept out of the
+    subject tables), or another subject.
+    """
+    from transforms.build import make_context
+    from transforms.context import ENTITY_CODES
+
+    facts_path = home.table_path("base", "credit_facts")
+    if not delta.is_table(facts_path):
+        raise NotFound(f"no base.credit_facts in {home.root}; run `govlake build` first")
+    facts = delta.read(facts_path, columns=["subject_type", "subject_id", "subject_id_valid", "fact_type",
+                                            "source_dataset", "source_key", "source_batch"])
+    facts = facts.filter(pl.col("fact_type").is_in(list(CREDIT_RECORD_FACTS.values())))
+    ctx = make_context(home)
+    records = []
+    for dataset, fact_type in CREDIT_RECORD_FACTS.items():
+        if not ctx.has_source(dataset):
+            continue
+        code = ENTITY_CODES[dataset]
+        key = pl.concat_str([pl.col(c).cast(pl.String) for c in ctx.catalog.dataset(dataset).key], separator="|")
+        standardized = ctx.standardized(dataset).select(
+            pl.lit(dataset).alias("source_dataset"), pl.lit(fact_type).alias("fact_type"),
+            pl.col("_batch_id").alias("source_batch"), key.alias("source_key"),
+            pl.col("_source_file").str.split("/").list.last().alias("file"), pl.col("_source_row").alias("line"),
+            pl.col(code).alias("written"),
+        ).collect()
+        injected = defects.filter((pl.col("dataset") == dataset) & (pl.col("field") == code)).select(
+            "file", _line_of(pl.col("file"), pl.col("row_number")).alias("line"), "true_value",
+        ).unique(["file", "line"], keep="first")
+        records.append(standardized.join(injected, on=["file", "line"], how="left").select(
+            "source_dataset", "fact_type", "source_batch", "source_key",
+            pl.coalesce("true_value", "written").alias("true_code"),
+        ))
+    schema = {"source_dataset": pl.String, "fact_type": pl.String, "source_batch": pl.String,
+              "source_key": pl.String, "true_code": pl.String}
+    truth = pl.concat(records) if records else pl.DataFrame(schema=schema)
+    traced = facts.join(truth, on=["source_dataset", "fact_type", "source_batch", "source_key"], how="left")
+    person_codes = persons.select(pl.col("resident_id").alias("true_code"), pl.lit(True).alias("_person"))
+    entity_codes = entities.select(pl.col("uscc").alias("true_code"), pl.lit(True).alias("_entity"))
+    judged = (
+        traced.join(person_codes, on="true_code", how="left").join(entity_codes, on="true_code", how="left")
+        .with_columns(
+            ((pl.col("subject_type") == "person") & pl.col("_person").fill_null(False)
+             | (pl.col("subject_type") == "entity") & pl.col("_entity").fill_null(False)).alias("right_kind"),
+        )
+        .with_columns(
+            pl.when(pl.col("true_code").is_null()).then(pl.lit("untraced"))
+            .when(~pl.col("right_kind")).then(pl.lit("wrong_kind"))
+            .when(pl.col("subject_id") == pl.col("true_code")).then(pl.lit("right"))
+            .when(~pl.col("subject_id_valid").fill_null(False)).then(pl.lit("unusable"))
+            .otherwise(pl.lit("other_subject")).alias("outcome"),
+        )
+    )
+    outcomes = ["right", "wrong_kind", "unusable", "other_subject", "untraced"]
+
+    def figures(frame: pl.DataFrame) -> dict[str, Any]:
+        counts = dict(frame.group_by("outcome").len().iter_rows())
+        row: dict[str, Any] = {"facts": frame.height, **{name: int(counts.get(name, 0)) for name in outcomes}}
+        row["share_right"] = row["right"] / frame.height if frame.height else 1.0
+        return row
+
+    return {**figures(judged), "by_dataset": [
+        {"dataset": name, **figures(group)}
+        for (name,), group in judged.sort("source_dataset").group_by("source_dataset", maintain_order=True)
+    ]}
 
 
 def report(result: Score) -> str:
@@ -225,4 +309,13 @@ def report(result: Score) -> str:
         from transforms.quality.detection import render
 
         lines += render(result.extra["quality_detection"])
+    if "credit_attribution" in result.extra:
+        credit = result.extra["credit_attribution"]
+        lines.append(f"Credit facts filed under their true subject: {credit['right']:,} of {credit['facts']:,} "
+                     f"({credit['share_right']:.2%}); wrong kind {credit['wrong_kind']:,}, under an unusable code "
+                     f"{credit['unusable']:,}, under another subject {credit['other_subject']:,}, "
+                     f"untraced {credit['untraced']:,}")
+        lines += [f"    {row['dataset']:<18} {row['facts']:>7,} facts  right {row['share_right']:7.2%}  "
+                  f"wrong kind {row['wrong_kind']:,}  unusable {row['unusable']:,}  other {row['other_subject']:,}"
+                  for row in credit["by_dataset"]]
     return "\n".join(lines)

@@ -9,7 +9,10 @@ disagreeing value, so each can be sent back with its batch, file and row:
   link in ``base.person_links`` gives the person, and the mention's projection of the record
   gives the value the library compared;
 - an entity is named through its USCC (exactly, or by the 17-character body when the check
-  character is wrong), linked as the build links it.
+  character is wrong), linked as the build links it. In a dataset whose party may be a person
+  or an entity (transforms/projections.py ``PARTIES``), only the records the build's decision
+  (``with_party_kind``) calls an entity's name one: the legal-entity library compared only
+  those, so a person's name is never judged against an entity's.
 
 A record is checked when it names a key and carries a value of the attribute; it fails when
 that (key, value) is a conflict of its dataset. Only batches of the latest build are judged,
@@ -23,7 +26,7 @@ import polars as pl
 from lake.catalog.libraries import Attribute
 from lake.catalog.model import Dataset
 from transforms.context import ENTITY_CODES
-from transforms.projections import PERSON_MENTIONS, PersonMention, link_entities
+from transforms.projections import PARTIES, PARTY_KIND, PERSON_MENTIONS, PersonMention, link_entities, with_party_kind
 from transforms.quality.context import RAW, QualityContext
 from transforms.quality.records import FIRST_ROW, RecordCheck, with_first_row
 
@@ -74,7 +77,11 @@ def _person_key(ctx: QualityContext, dataset: Dataset, frame: pl.DataFrame,
 
 
 def _entity_key(ctx: QualityContext, dataset: Dataset, frame: pl.DataFrame) -> tuple[pl.DataFrame, str]:
-    """Add the entity a record names (its USCC as the build links it); return the frame and the column."""
+    """Add the entity a record names (its USCC as the build links it); return the frame and the column.
+
+    A party record the build calls a person's, or neither's, names no entity (NULL), whatever
+    its code links to.
+    """
     column = "__entity"
     if column in frame.columns:
         return frame, column
@@ -82,10 +89,16 @@ def _entity_key(ctx: QualityContext, dataset: Dataset, frame: pl.DataFrame) -> t
     if universe is None:
         return frame.with_columns(pl.lit(None, pl.String).alias(column)), column
     ctx.build.outputs["link.entity_universe"] = universe.to_frame("uscc").unique().sort("uscc")
-    code = ENTITY_CODES[dataset.id]
-    codes = frame.select(code).with_row_index("__position")
-    linked = link_entities(ctx.build, codes.lazy(), code).collect().sort("__position")
-    return frame.with_columns(linked["linked_uscc"].alias(column)), column
+    party = PARTIES.get(dataset.id)
+    if party is None:
+        code = ENTITY_CODES[dataset.id]
+        codes = frame.select(code).with_row_index("__position")
+        linked = link_entities(ctx.build, codes.lazy(), code).collect().sort("__position")
+        return frame.with_columns(linked["linked_uscc"].alias(column)), column
+    codes = frame.select(party.code, *([party.declared] if party.declared else []))
+    decided = with_party_kind(ctx.build, codes.lazy(), party).collect()  # same order as ``frame``
+    entity = decided.select(pl.when(pl.col(PARTY_KIND) == "entity").then(pl.col("linked_uscc")).alias(column))
+    return frame.with_columns(entity[column]), column
 
 
 def _sides(ctx: QualityContext, dataset: Dataset, frame: pl.DataFrame, library: str,
