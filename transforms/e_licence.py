@@ -1,13 +1,21 @@
 """The e-licence base library (电子证照库): one row per licence, its holder linked, its validity.
 
-Each licence of the e-licence directory is linked to its holder in a base library: a resident
-ID to ``base.population``, a USCC to ``base.legal_entity``. ``link_status`` says how that went,
-so a dashboard can count licences whose holder the lake does not know:
+Each licence of the e-licence directory is linked to its holder in a base library: a person to
+``base.population``, an entity to ``base.legal_entity``. Whether the holder is a person or an
+entity is the build's one decision (transforms/projections.py ``with_party_kind``), the same
+one the population, legal-entity and credit libraries use: a licence is an entity's here exactly
+when the legal-entity library compares its holder, a person's exactly when it is a person
+mention, except for holders the decision calls neither, which fall back on the code
+(:func:`holder_kinds`, :func:`link_holders`, docs/e-licence.md). ``holder_key`` is the
+holder's key in its library; ``link_status`` says how linking went, so a dashboard can count
+licences whose holder the lake does not know:
 
-- ``linked``: found in the library its code type names;
-- ``linked_code_type_wrong``: found, but in the other library (the declared code type is wrong);
+- ``linked``: found in the library of its kind;
+- ``linked_check_char_wrong``: an entity found by the 17-character body of a code whose check
+  character is wrong (GB 32100);
+- ``linked_code_type_wrong``: found, but the declared code type names the other kind;
 - ``invalid_code``: not found, and the code fails its check (GB 11643 / GB 32100);
-- ``not_found``: a valid code that neither library holds;
+- ``not_found``: a valid code that the library of its kind does not hold;
 - ``missing_code``: no holder code at all.
 
 Validity is judged at ``ctx.as_of`` (never the clock): ``revoked`` when the licence status is
@@ -20,12 +28,18 @@ from __future__ import annotations
 import polars as pl
 
 from transforms.context import BuildContext
+from transforms.credit import ensure_entity_universe, resident_id_valid
+from transforms.projections import PARTIES, PARTY_KIND, RESIDENT_ID_SHAPE, party_records
 from transforms.tables import TableSpec
 
-#: holder_code_type code (holder_code_type.csv) -> the kind of holder it names.
-HOLDER_KINDS = {"1": "entity", "2": "person"}
+#: The holder as a party that may be a person or an entity (code table ``holder_code_type``:
+#: 1 统一社会信用代码, 2 公民身份号码).
+HOLDER = PARTIES["e_licences"]
+#: holder_code_type code -> the kind of holder it declares.
+HOLDER_KINDS = {**dict.fromkeys(HOLDER.persons, "person"), **dict.fromkeys(HOLDER.entities, "entity")}
 LINK_STATUS_NAMES = {
     "linked": "已关联",
+    "linked_check_char_wrong": "已关联（代码校验位有误，按前17位关联）",
     "linked_code_type_wrong": "已关联（代码类型填报有误）",
     "invalid_code": "持证主体代码未通过校验",
     "not_found": "基础库中无此主体",
@@ -36,7 +50,7 @@ VALIDITY_NAMES = {"valid": "有效", "expired": "已过期", "revoked": "已注�
 ENDED_STATUSES = ("2", "3")
 COLUMNS = [
     "licence_id", "licence_type_code", "licence_type", "licence_no",
-    "holder_name", "holder_code", "holder_code_type", "holder_kind", "link_status", "link_status_name",
+    "holder_name", "holder_code", "holder_code_type", "holder_kind", "holder_key", "link_status", "link_status_name",
     "holder_name_matches", "holder_active",
     "issuer", "issuer_code", "issued_date", "valid_from", "valid_to", "long_term",
     "licence_status", "licence_status_name", "validity", "validity_name", "days_to_expiry",
@@ -49,7 +63,7 @@ def _people(ctx: BuildContext) -> pl.LazyFrame:
     if people is None:
         people = pl.DataFrame(schema={"resident_id": pl.String, "name": pl.String, "alive": pl.Boolean})
     return people.lazy().select(
-        pl.col("resident_id").alias("holder_code"),
+        pl.col("resident_id").alias("_person_key"),
         pl.col("name").alias("_person_name"),
         pl.col("alive").alias("_person_active"),
         pl.lit(True).alias("_in_population"),
@@ -61,75 +75,118 @@ def _entities(ctx: BuildContext) -> pl.LazyFrame:
     if entities is None:
         entities = pl.DataFrame(schema={"uscc": pl.String, "entity_name": pl.String, "status": pl.String})
     return entities.lazy().select(
-        pl.col("uscc").alias("holder_code"),
+        pl.col("uscc").alias("_entity_key"),
         pl.col("entity_name").alias("_entity_name"),
         (pl.col("status") == "1").alias("_entity_active"),
         pl.lit(True).alias("_in_legal_entity"),
     )
 
 
-def link_holders(ctx: BuildContext, licences: pl.LazyFrame) -> pl.LazyFrame:
-    """Add ``holder_kind``, ``link_status``, ``holder_name_matches`` and ``holder_active``.
+def fallback_holder_kind(ctx: BuildContext, code: pl.Expr, valid: pl.Expr, declared: pl.Expr) -> pl.Expr:
+    """``"person"`` or ``"entity"`` for a holder :func:`~transforms.projections.with_party_kind` calls neither.
 
-    The declared code type picks the library to look in first; a code found only in the other
-    library is still linked, with ``link_status = "linked_code_type_wrong"``. Without a declared
-    type, the library the code is found in decides, and for codes found nowhere the shape of the
-    code (18 digits, or 17 and ``X``, is a resident ID).
+    No register holds such a code (not even by its 17-character body), and the declared code
+    type could not be followed, so the code is all that is left, read as the credit library
+    reads it (transforms/credit.py ``fallback_subject_type``): a valid resident ID is a
+    person's (a 个体工商户's licence filed under its operator's ID, or a code type sent wrong);
+    any other valid code is an unregistered entity's; an invalid code follows its declared
+    type (``declared``: the kind, not the code), else its shape. NULL when there is neither a
+    code nor a declaration.
+    """
+    return (
+        pl.when(resident_id_valid(ctx, code)).then(pl.lit("person"))
+        .when(valid.fill_null(False)).then(pl.lit("entity"))
+        .when(declared.is_not_null()).then(declared)
+        .when(code.str.contains(RESIDENT_ID_SHAPE)).then(pl.lit("person"))
+        .when(code.is_not_null()).then(pl.lit("entity"))
+    )
+
+
+def holder_kinds(ctx: BuildContext) -> pl.LazyFrame:
+    """The standardized licences with ``holder_kind`` and ``linked_uscc`` decided, once per build.
+
+    ``holder_kind`` is the party kind the population and legal-entity libraries use
+    (:func:`~transforms.projections.party_records`); only the few holders it calls neither
+    fall back on :func:`fallback_holder_kind`, whose resident-ID check is run on those rows
+    alone. ``linked_uscc`` is the registered USCC of an entity holder.
+    """
+    ensure_entity_universe(ctx)
+    row = "_licence_row"
+    records = party_records(ctx, "e_licences").with_row_index(row).with_columns(
+        pl.col("holder_code_type")
+        .replace_strict(HOLDER_KINDS, default=None, return_dtype=pl.String).alias("_declared")
+    ).collect()
+    undecided = records.filter(pl.col(PARTY_KIND).is_null()).select(
+        row, fallback_holder_kind(ctx, pl.col(HOLDER.code), pl.col(f"{HOLDER.code}__valid"), pl.col("_declared"))
+        .alias("_fallback"),
+    )
+    return (
+        records.join(undecided, on=row, how="left", maintain_order="left")
+        .with_columns(pl.coalesce(PARTY_KIND, "_fallback").alias("holder_kind"))
+        .drop(row, "_fallback", PARTY_KIND)
+        .lazy()
+    )
+
+
+def link_holders(ctx: BuildContext, licences: pl.LazyFrame) -> pl.LazyFrame:
+    """Add ``holder_key``, ``link_status``, ``holder_name_matches`` and ``holder_active``.
+
+    ``licences`` carry ``holder_kind``, ``linked_uscc`` and ``_declared`` (:func:`holder_kinds`).
+    The holder is looked up only in the library of its kind, so a licence is never linked to
+    a person the base libraries call an entity, or the other way round:
+
+    - a **person** by the resident ID as written (exactly; a mistyped ID stays unlinked here,
+      though ``base.person_links`` may link the mention by name and birth date);
+    - an **entity** by its registered USCC (``linked_uscc``): the code itself, or the one
+      registered code with the same first 17 characters when its check character is wrong;
+      an entity no register holds, by the code as written.
+
+    A code that is both a registered USCC and a valid resident ID is therefore the entity's
+    unless the licence declares a resident ID (``holder_code_type`` 2): the register, not the
+    population, decides (issue #3). ``link_status`` is ``linked_check_char_wrong`` for an
+    entity found by its body, ``linked_code_type_wrong`` when the declared code type names the
+    other kind.
     """
     code = pl.col("holder_code")
+    kind = pl.col("holder_kind")
     declared = pl.col("_declared")
+    entity_code = pl.coalesce("linked_uscc", "holder_code")
+    linked = (
+        licences.with_columns(
+            pl.when(kind == "person").then(code).alias("_person_key"),
+            pl.when(kind == "entity").then(entity_code).alias("_entity_key"),
+        )
+        .join(_people(ctx), on="_person_key", how="left", maintain_order="left")
+        .join(_entities(ctx), on="_entity_key", how="left", maintain_order="left")
+    )
     in_population = pl.col("_in_population").fill_null(False)
     in_legal_entity = pl.col("_in_legal_entity").fill_null(False)
-    linked = (
-        licences.join(_people(ctx), on="holder_code", how="left")
-        .join(_entities(ctx), on="holder_code", how="left")
-        .with_columns(
-            pl.col("holder_code_type")
-            .replace_strict(HOLDER_KINDS, default=None, return_dtype=pl.String)
-            .alias("_declared")
-        )
-        .with_columns(
-            pl.when((declared == "person") & in_population)
-            .then(pl.lit("population"))
-            .when((declared == "entity") & in_legal_entity)
-            .then(pl.lit("legal_entity"))
-            .when(in_population)
-            .then(pl.lit("population"))
-            .when(in_legal_entity)
-            .then(pl.lit("legal_entity"))
-            .alias("_library")
-        )
-    )
-    library = pl.col("_library")
-    kind = (
-        pl.when(library == "population")
-        .then(pl.lit("person"))
-        .when(library == "legal_entity")
-        .then(pl.lit("entity"))
-    )
-    shape = pl.when(code.str.contains(r"^\d{17}[\dX]$")).then(pl.lit("person")).otherwise(pl.lit("entity"))
+    found = in_population | in_legal_entity
     status = (
         pl.when(code.is_null())
         .then(pl.lit("missing_code"))
-        .when(library.is_not_null() & (declared.is_null() | (declared == kind)))
-        .then(pl.lit("linked"))
-        .when(library.is_not_null())
+        .when(in_legal_entity & (pl.col("_entity_key") != code))
+        .then(pl.lit("linked_check_char_wrong"))
+        .when(found & declared.is_not_null() & (declared != kind))
         .then(pl.lit("linked_code_type_wrong"))
+        .when(found)
+        .then(pl.lit("linked"))
         .when(~pl.col("holder_code__valid").fill_null(False))
         .then(pl.lit("invalid_code"))
         .otherwise(pl.lit("not_found"))
     )
     return linked.with_columns(
-        pl.coalesce(kind, declared, shape).alias("holder_kind"),
+        pl.when(in_population).then(pl.col("_person_key")).when(in_legal_entity).then(pl.col("_entity_key"))
+        .alias("holder_key"),
         status.alias("link_status"),
-        pl.when(library == "population")
+        pl.when(in_population)
         .then(pl.col("holder_name") == pl.col("_person_name"))
-        .when(library == "legal_entity")
+        .when(in_legal_entity)
         .then(pl.col("holder_name") == pl.col("_entity_name"))
         .alias("holder_name_matches"),
-        pl.when(library == "population")
+        pl.when(in_population)
         .then(pl.col("_person_active"))
-        .when(library == "legal_entity")
+        .when(in_legal_entity)
         .then(pl.col("_entity_active"))
         .alias("holder_active"),
     ).with_columns(pl.col("link_status").replace_strict(LINK_STATUS_NAMES).alias("link_status_name"))
@@ -166,11 +223,13 @@ def e_licence(ctx: BuildContext) -> dict[str, pl.DataFrame]:
     """The e-licence library ``base.e_licence``, from the e-licence directory.
 
     Reads ``base.population`` and ``base.legal_entity`` when earlier steps produced them;
-    without them every holder is ``not_found`` or ``invalid_code``.
+    without them every holder is ``not_found`` or ``invalid_code``. The registers' codes come
+    from the build (a full build) or from ``base.legal_entity`` (an incremental build), as for
+    the credit library.
     """
     if not ctx.has_source("e_licences"):
         return {}
-    licences = ctx.standardized("e_licences").with_columns(
+    licences = holder_kinds(ctx).with_columns(
         pl.col("division").str.slice(0, 2).alias("province"),
         pl.col("_batch_id").alias("source_batch"),
     )
@@ -190,7 +249,11 @@ TABLES: dict[str, TableSpec] = {
             "holder_name": "持证主体名称或姓名（证照所载）",
             "holder_code": "持证主体代码：统一社会信用代码或公民身份号码",
             "holder_code_type": "持证主体代码类型：1 统一社会信用代码，2 公民身份号码",
-            "holder_kind": "持证主体类型：person 个人（人口库）、entity 单位（法人库）",
+            "holder_kind": "持证主体类型：person 个人（人口库）、entity 单位（法人库）；"
+            "与人口库、法人库、信用库的判定一致，已登记的统一社会信用代码为单位（证照声明为公民身份号码且该代码也是有效身份号码的除外）；"
+            "无代码也无代码类型为空",
+            "holder_key": "持证主体在基础库中的标识：人口库的公民身份号码或法人库的统一社会信用代码"
+            "（校验位有误的代码按前17位关联到唯一已登记的代码）；未关联为空",
             "link_status": "关联状态："
             + "，".join(f"{code} {name}" for code, name in LINK_STATUS_NAMES.items()),
             "link_status_name": "关联状态名称",
@@ -212,5 +275,8 @@ TABLES: dict[str, TableSpec] = {
             "province": "颁证单位省份代码",
             "source_batch": "来源批次",
         },
+        # A resident ID for a person holder: flagged and masked like the code it comes from
+        # (the other columns' flags are in policies/table_flags.toml).
+        derived_from={"holder_key": ("e_licences.holder_code",)},
     ),
 }
