@@ -46,8 +46,18 @@ def test_only_granted_views_exist(analyst: GovernedSession) -> None:
     names = {row[0] for row in analyst._connection.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal")
              .fetchall()}
     assert names == views
-    tables = analyst._connection.execute("SELECT count(*) FROM duckdb_tables()").fetchone()
+    tables = analyst._connection.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name NOT LIKE "
+                                         "'\\_\\_govlake\\_%' ESCAPE '\\'").fetchone()
     assert tables == (0,)
+    # The pinned snapshots the views read are attached under catalogs of their own; reachable by
+    # name in DuckDB, so the guard must refuse each of them, bare or qualified, quoted or not.
+    attached = [row[0] for row in analyst._connection.execute(
+        "SELECT database_name FROM duckdb_databases() WHERE type = 'delta'").fetchall()]
+    assert attached and all(name.startswith("__govlake_") for name in attached)
+    for name in attached:
+        for reference in (name, f'"{name}"', f"{name}.{name}", f'"{name}"."{name}"', f"{name}.main.{name}"):
+            with pytest.raises(PolicyDenied, match="not granted"):
+                analyst.sql(f"SELECT * FROM {reference}")
 
 
 def test_connection_is_read_only_and_locked(analyst: GovernedSession, built_home: Home) -> None:
