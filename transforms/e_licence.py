@@ -1,16 +1,20 @@
 """The e-licence base library (电子证照库): one row per licence, its holder linked, its validity.
 
 Each licence of the e-licence directory is linked to its holder in a base library: a person to
-``base.population``, an entity to ``base.legal_entity``. Whether the holder is a person or an
-entity is the build's one decision (transforms/projections.py ``with_party_kind``), the same
-one the population, legal-entity and credit libraries use: a licence is an entity's here exactly
-when the legal-entity library compares its holder, a person's exactly when it is a person
-mention, except for holders the decision calls neither, which fall back on the code
-(:func:`holder_kinds`, :func:`link_holders`, docs/e-licence.md). ``holder_key`` is the
-holder's key in its library; ``link_status`` says how linking went, so a dashboard can count
-licences whose holder the lake does not know:
+``base.population`` through the build's person links (``base.person_links``, the links the
+population library itself takes the holder's name from), an entity to ``base.legal_entity``.
+Whether the holder is a person or an entity is the build's one decision
+(transforms/projections.py ``with_party_kind``), the same one the population, legal-entity and
+credit libraries use: a licence is an entity's here exactly when the legal-entity library
+compares its holder, a person's exactly when it is a person mention, except for holders the
+decision calls neither, which fall back on the code (:func:`holder_kinds`, :func:`link_holders`,
+docs/e-licence.md). ``holder_key`` is the holder's key in its library; ``link_status`` says how
+linking went, so a dashboard can count licences whose holder the lake does not know:
 
 - ``linked``: found in the library of its kind;
+- ``linked_probabilistic``: a person the code did not name exactly (a mistyped ID, or a valid
+  one the household register does not hold), linked by name, birth date and division
+  (``base.person_links`` method ``probabilistic``);
 - ``linked_check_char_wrong``: an entity found by the 17-character body of a code whose check
   character is wrong (GB 32100);
 - ``linked_code_type_wrong``: found, but the declared code type names the other kind;
@@ -29,7 +33,7 @@ import polars as pl
 
 from transforms.context import BuildContext
 from transforms.credit import ensure_entity_universe, resident_id_valid
-from transforms.projections import PARTIES, PARTY_KIND, RESIDENT_ID_SHAPE, party_records
+from transforms.projections import PARTIES, PARTY_KIND, PERSON_MENTIONS, RESIDENT_ID_SHAPE, party_records
 from transforms.tables import TableSpec
 
 #: The holder as a party that may be a person or an entity (code table ``holder_code_type``:
@@ -37,8 +41,11 @@ from transforms.tables import TableSpec
 HOLDER = PARTIES["e_licences"]
 #: holder_code_type code -> the kind of holder it declares.
 HOLDER_KINDS = {**dict.fromkeys(HOLDER.persons, "person"), **dict.fromkeys(HOLDER.entities, "entity")}
+#: The holder as a person mention: its ``base.person_links`` record IDs are ``e_licences:holder:<batch>:<row>``.
+HOLDER_MENTION = next(m for m in PERSON_MENTIONS if m.dataset == "e_licences")
 LINK_STATUS_NAMES = {
     "linked": "已关联",
+    "linked_probabilistic": "已关联（代码未能精确关联，按姓名、出生日期等概率关联）",
     "linked_check_char_wrong": "已关联（代码校验位有误，按前17位关联）",
     "linked_code_type_wrong": "已关联（代码类型填报有误）",
     "invalid_code": "持证主体代码未通过校验",
@@ -67,6 +74,23 @@ def _people(ctx: BuildContext) -> pl.LazyFrame:
         pl.col("name").alias("_person_name"),
         pl.col("alive").alias("_person_active"),
         pl.lit(True).alias("_in_population"),
+    )
+
+
+def _person_links(ctx: BuildContext) -> pl.LazyFrame:
+    """The e-licence holders' links in ``base.person_links`` (record_id, linked resident ID, method).
+
+    Read from the build's outputs: a full build's population step made them, an incremental
+    build put the merged table there. Without them (a build that has no person links) person
+    holders are linked on the resident ID as written alone.
+    """
+    links = ctx.outputs.get("base.person_links")
+    if links is None:
+        links = pl.DataFrame(schema={"record_id": pl.String, "resident_id": pl.String, "method": pl.String})
+    return links.lazy().filter(pl.col("record_id").str.starts_with(f"{HOLDER_MENTION.dataset}:")).select(
+        pl.col("record_id").alias("_record_id"),
+        pl.col("resident_id").alias("_linked_id"),
+        pl.col("method").alias("_link_method"),
     )
 
 
@@ -135,8 +159,12 @@ def link_holders(ctx: BuildContext, licences: pl.LazyFrame) -> pl.LazyFrame:
     The holder is looked up only in the library of its kind, so a licence is never linked to
     a person the base libraries call an entity, or the other way round:
 
-    - a **person** by the resident ID as written (exactly; a mistyped ID stays unlinked here,
-      though ``base.person_links`` may link the mention by name and birth date);
+    - a **person** by the build's person link of the licence (``base.person_links``): exactly on
+      the resident ID as written, else by name, birth date and division (``linked_probabilistic``).
+      The key is the linked resident ID, the one the population library filed the mention
+      under; a licence the linkage left unlinked, or one the person links do not cover (a
+      holder the decision calls neither, see :func:`fallback_holder_kind`), is looked up by the
+      code as written;
     - an **entity** by its registered USCC (``linked_uscc``): the code itself, or the one
       registered code with the same first 17 characters when its check character is wrong;
       an entity no register holds, by the code as written.
@@ -151,9 +179,14 @@ def link_holders(ctx: BuildContext, licences: pl.LazyFrame) -> pl.LazyFrame:
     kind = pl.col("holder_kind")
     declared = pl.col("_declared")
     entity_code = pl.coalesce("linked_uscc", "holder_code")
+    # The licence's mention ID, as transforms/projections.py builds it for every person mention.
+    record_id = pl.concat_str([pl.lit(f"{HOLDER_MENTION.dataset}:{HOLDER_MENTION.role}:"), pl.col("_batch_id"),
+                               pl.lit(":"), pl.col("_source_row").cast(pl.String)])
     linked = (
-        licences.with_columns(
-            pl.when(kind == "person").then(code).alias("_person_key"),
+        licences.with_columns(record_id.alias("_record_id"))
+        .join(_person_links(ctx), on="_record_id", how="left", maintain_order="left")
+        .with_columns(
+            pl.when(kind == "person").then(pl.coalesce("_linked_id", code)).alias("_person_key"),
             pl.when(kind == "entity").then(entity_code).alias("_entity_key"),
         )
         .join(_people(ctx), on="_person_key", how="left", maintain_order="left")
@@ -167,6 +200,8 @@ def link_holders(ctx: BuildContext, licences: pl.LazyFrame) -> pl.LazyFrame:
         .then(pl.lit("missing_code"))
         .when(in_legal_entity & (pl.col("_entity_key") != code))
         .then(pl.lit("linked_check_char_wrong"))
+        .when(in_population & (pl.col("_link_method") == "probabilistic"))
+        .then(pl.lit("linked_probabilistic"))
         .when(found & declared.is_not_null() & (declared != kind))
         .then(pl.lit("linked_code_type_wrong"))
         .when(found)
@@ -252,7 +287,8 @@ TABLES: dict[str, TableSpec] = {
             "holder_kind": "持证主体类型：person 个人（人口库）、entity 单位（法人库）；"
             "与人口库、法人库、信用库的判定一致，已登记的统一社会信用代码为单位（证照声明为公民身份号码且该代码也是有效身份号码的除外）；"
             "无代码也无代码类型为空",
-            "holder_key": "持证主体在基础库中的标识：人口库的公民身份号码或法人库的统一社会信用代码"
+            "holder_key": "持证主体在基础库中的标识：人口库的公民身份号码（按人员关联结果，"
+            "身份号码有误的按姓名、出生日期等概率关联）或法人库的统一社会信用代码"
             "（校验位有误的代码按前17位关联到唯一已登记的代码）；未关联为空",
             "link_status": "关联状态："
             + "，".join(f"{code} {name}" for code, name in LINK_STATUS_NAMES.items()),

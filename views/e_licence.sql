@@ -8,6 +8,7 @@ SELECT
     licence_no,
     holder_name,
     holder_code,
+    holder_key,
     holder_code_type,
     holder_kind,
     link_status_name,

@@ -203,9 +203,11 @@ def entity_drill(reader: Reader, division: Division) -> None:
     if reader.has("credit_fact"):
         fact_list(reader, uscc)
     if reader.has("e_licence"):
+        # holder_key, not holder_code: a licence filed under the code with a wrong check character is
+        # still the entity's (docs/e-licence.md); holder_kind keeps out a person whose ID is also this code.
         licences = reader.sql(
             "SELECT licence_type, licence_no, issuer, issued_date, valid_to, validity_name FROM e_licence "
-            f"WHERE holder_code = {_quote(uscc)} ORDER BY issued_date DESC")
+            f"WHERE holder_kind = 'entity' AND holder_key = {_quote(uscc)} ORDER BY issued_date DESC")
         st.caption(f"电子证照 {licences.height} 张")
         if licences.height:
             st.dataframe(licences, hide_index=True, width="stretch", column_config={

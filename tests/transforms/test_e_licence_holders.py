@@ -4,7 +4,8 @@ The e-licence library used to decide on its own, looking in the population first
 both a registered USCC and a valid resident ID, with no code type, became a person there and an
 entity in the base libraries. It now takes the kind, and an entity's registered USCC, from
 ``party_records(ctx, "e_licences")`` (transforms/projections.py ``with_party_kind``), like the
-population, legal-entity and credit libraries.
+population, legal-entity and credit libraries. A person holder is the one the build's person links
+(``base.person_links``) name, so a mistyped resident ID reaches its holder as it reaches the population.
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ CASES: dict[str, tuple[str | None, str | None, str, tuple[str | None, str | None
     "E05": (OLD_FIRM, "公民身份号码", "杭州老字号有限公司", ("entity", OLD_FIRM, "linked_code_type_wrong")),
     # A valid resident ID sharing a registered code's body → the person, not the entity.
     "E06": (BODY_TWIN_ID, None, "钱七", ("person", BODY_TWIN_ID, "linked")),
-    # A person's ID with a wrong check character: the person's, unlinked here (exact IDs only).
-    "E07": (wrong_check(PERSON), "公民身份号码", "张三", ("person", None, "invalid_code")),
+    # A person's ID with a wrong check character: the person's, linked by name and what is left of the ID
+    # (base.person_links, method probabilistic), as the population library links the mention.
+    "E07": (wrong_check(PERSON), "公民身份号码", "张三", ("person", PERSON, "linked_probabilistic")),
     # Neither (sent as a credit code, no register holds it): a valid resident ID falls back on the person.
     "E08": (PERSON_2, "统一社会信用代码", "李四", ("person", PERSON_2, "linked_code_type_wrong")),
     # Neither: a valid USCC no register holds.
@@ -108,7 +110,9 @@ def test_the_registered_entity_is_checked_not_the_person(
     assert (rows["E02"]["holder_name_matches"], rows["E03"]["holder_name_matches"]) == (True, True)
     assert rows["E03"]["holder_code"] == wrong_check(NEW_FIRM), "the code as written stays"
     assert rows["E03"]["link_status_name"] == "已关联（代码校验位有误，按前17位关联）"
-    assert rows["E07"]["holder_name_matches"] is None and rows["E10"]["holder_kind"] is None
+    assert rows["E07"]["holder_name_matches"] is True and rows["E07"]["holder_code"] == wrong_check(PERSON)
+    assert rows["E07"]["link_status_name"] == "已关联（代码未能精确关联，按姓名、出生日期等概率关联）"
+    assert rows["E11"]["holder_name_matches"] is None and rows["E10"]["holder_kind"] is None
 
 
 def test_the_library_agrees_with_the_base_libraries(
@@ -129,9 +133,33 @@ def test_reading_the_registers_from_the_built_library_gives_the_same_table(
         full_build: tuple[BuildContext, pl.DataFrame]) -> None:
     """An incremental build recomputes the library from the merged base libraries, without the registers."""
     ctx, table = full_build
-    libraries = {name: ctx.outputs[name] for name in ("base.population", "base.legal_entity")}
+    libraries = {name: ctx.outputs[name] for name in ("base.population", "base.legal_entity", "base.person_links")}
     again = e_licence(make_context({"e_licences": LICENCES}, libraries))["base.e_licence"]
     assert again.equals(table)
+
+
+def test_person_holders_take_the_builds_person_links(full_build: tuple[BuildContext, pl.DataFrame]) -> None:
+    """Every person mention's licence is keyed by the resident ID base.person_links gives it, with its method."""
+    ctx, table = full_build
+    rows = {key: row for row, key in enumerate(CASES, start=1)}
+    links = {r: (i, m) for r, i, m in person_links(ctx).select("record_id", "resident_id", "method").iter_rows()}
+    status = {"exact": "linked", "probabilistic": "linked_probabilistic", "unlinked": "invalid_code"}
+    found = outcomes(table)
+    for key in PERSON_MENTIONS:
+        linked_id, method = links[f"e_licences:holder:e_licences-batch:{rows[key]}"]
+        assert found[key] == ("person", linked_id, status[method]), key
+    assert {links[f"e_licences:holder:e_licences-batch:{rows[k]}"][1] for k in PERSON_MENTIONS} == set(status), \
+        "the cases cover an exact, a probabilistic and an unlinked mention"
+
+
+def test_without_person_links_a_person_is_linked_on_the_code_as_written(
+        full_build: tuple[BuildContext, pl.DataFrame]) -> None:
+    """A build that has no person links (only the libraries) still links exact IDs and says which it could not."""
+    ctx, table = full_build
+    libraries = {name: ctx.outputs[name] for name in ("base.population", "base.legal_entity")}
+    alone = outcomes(e_licence(make_context({"e_licences": LICENCES}, libraries))["base.e_licence"])
+    assert alone["E07"] == ("person", None, "invalid_code")
+    assert {k: v for k, v in alone.items() if k != "E07"} == {k: v for k, v in outcomes(table).items() if k != "E07"}
 
 
 @pytest.mark.parametrize(("code", "valid", "declared", "expected"), [
@@ -156,15 +184,24 @@ def test_a_holder_no_register_holds_falls_back_on_the_code(code: str | None, val
 
 
 def _licence_file(home: Home, folder: Path) -> dict[str, tuple[str, str | None, str]]:
-    """Write an e-licence batch naming a registered entity and a person of the home; return the expectations."""
-    firms = delta.read(home.table_path("base", "legal_entity"), columns=["uscc", "entity_name"]).sort("uscc")
-    firm, name = next((u, n) for u, n in firms.iter_rows() if not u[:17].isdigit())  # letters: no resident ID
-    person, person_name = delta.read(home.table_path("base", "population"), columns=["resident_id", "name"]).sort(
-        "resident_id").row(0)
+    """Write an e-licence batch naming a registered entity and persons of the home; return the expectations.
+
+    The licences are issued in 330106 and the entity is a Hangzhou one, so the Hangzhou analyst
+    (hz_analyst) sees them all, in the governed view and on the credit page's entity profile.
+    """
+    firms = delta.read(home.table_path("base", "legal_entity"), columns=["uscc", "entity_name", "division"]).filter(
+        pl.col("division").str.starts_with("3301")).sort("uscc")
+    firm, name, _ = next(row for row in firms.iter_rows() if not row[0][:17].isdigit())  # letters: no resident ID
+    people = delta.read(home.table_path("base", "population"), columns=["resident_id", "name"]).sort("resident_id")
+    person, person_name = people.row(0)
+    # A person whose name no one else in the home has: the name and what is left of the ID single them out.
+    unique_names = people.group_by("name").len().filter(pl.col("len") == 1).select("name")
+    mistyped, mistyped_name = people.join(unique_names, on="name").sort("resident_id").row(0)
     rows = {
         "T1": (wrong_check(firm), None, name, ("entity", firm, "linked_check_char_wrong")),
         "T2": (firm, "公民身份号码", name, ("entity", firm, "linked_code_type_wrong")),
         "T3": (person, None, person_name, ("person", person, "linked")),
+        "T4": (wrong_check(mistyped), "公民身份号码", mistyped_name, ("person", mistyped, "linked_probabilistic")),
     }
     items = load_catalog().dataset("e_licences").items
     records = [licence(f"1.2.156.3005.2.X.Y.{key}", code, kind, holder_name=holder)
@@ -174,6 +211,20 @@ def _licence_file(home: Home, folder: Path) -> dict[str, tuple[str, str | None, 
     folder.mkdir(parents=True)
     frame.write_ndjson(folder / "电子证照_证照信息_29991231.jsonl")
     return {key: expected for key, (*_, expected) in rows.items()}
+
+
+def licence_home(built_home: Home, root: Path) -> tuple[Home, dict[str, tuple[str, str | None, str]]]:
+    """A copy of ``built_home`` with the batch of :func:`_licence_file` ingested and built incrementally.
+
+    Returns the home and, per licence (``1.2.156.3005.2.X.Y.<key>``), the expected kind, holder key and status.
+    """
+    home = Home(root / "home")
+    shutil.copytree(built_home.root, home.root, ignore=shutil.ignore_patterns("cache", "spool"),
+                    copy_function=link_extensions)
+    expected = _licence_file(home, root / "batch")
+    ingest(home, [root / "batch"])
+    assert build(home).kind == "incremental"
+    return home, expected
 
 
 def test_an_incremental_build_links_new_licences_as_a_full_build_does(
