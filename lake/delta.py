@@ -19,9 +19,12 @@ from __future__ import annotations
 import fcntl
 import os
 import random
+import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+import uuid
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -97,12 +100,25 @@ def _plain_type(type_: pa.DataType) -> pa.DataType:
     return type_
 
 
-def plain_arrow(table: pa.Table) -> pa.Table:
-    """Cast view types (also nested) to their plain large equivalents (see module docstring)."""
+def plain_schema(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with view types (also nested) replaced by their plain large equivalents."""
     import pyarrow as pa
 
-    fields = [pa.field(f.name, _plain_type(f.type), f.nullable, f.metadata) for f in table.schema]
-    schema = pa.schema(fields, metadata=table.schema.metadata)
+    fields = [pa.field(f.name, _plain_type(f.type), f.nullable, f.metadata) for f in schema]
+    return pa.schema(fields, metadata=schema.metadata)
+
+
+def _stored_schema(schema: pa.Schema) -> pa.Schema:
+    """What a table stores for rows of ``schema``: plain types, dictionary columns as their values."""
+    import pyarrow as pa
+
+    fields = [f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f for f in schema]
+    return plain_schema(pa.schema(fields, metadata=schema.metadata))
+
+
+def plain_arrow(table: pa.Table) -> pa.Table:
+    """Cast view types (also nested) to their plain large equivalents (see module docstring)."""
+    schema = plain_schema(table.schema)
     return table if schema.equals(table.schema) else table.cast(schema)
 
 
@@ -203,12 +219,14 @@ def txn_version(path: Path, app_id: str) -> int | None:
         return None if table is None else table.transaction_version(app_id)
 
 
-def _commit_properties(txn: tuple[str, int] | None, commit_info: Mapping[str, Any] | None) -> Any:
+def _commit_properties(txn: tuple[str, int] | None, commit_info: Mapping[str, Any] | None,
+                       txns: Sequence[tuple[str, int]] = ()) -> Any:
     from deltalake import CommitProperties, Transaction
 
+    every = ([txn] if txn else []) + list(txns)
     return CommitProperties(
         custom_metadata=dict(commit_info or {}),
-        app_transactions=[Transaction(app_id=txn[0], version=txn[1])] if txn else None,
+        app_transactions=[Transaction(app_id=app_id, version=number) for app_id, number in every] or None,
     )
 
 
@@ -223,12 +241,15 @@ def write(
     partition_by: list[str] | None = None,
     commit_info: Mapping[str, Any] | None = None,
     predicate: str | None = None,
+    txns: Sequence[tuple[str, int]] = (),
 ) -> int:
     """Append to (or, with ``mode="overwrite"``, replace) a Delta table; return its new version.
 
     ``mode`` defaults to append: overwriting is an explicit choice. ``txn`` makes the
     write idempotent: if the table already records that app transaction, nothing is
-    written and the current version is returned.
+    written and the current version is returned. ``txns`` are more app transactions
+    committed with the same rows (several steps' rows in one commit); the write is skipped
+    when all of them are recorded, and refused when only some are, since its rows cannot be split.
     """
     from deltalake import write_deltalake
 
@@ -244,9 +265,19 @@ def write(
         # One snapshot per attempt: it answers the txn check and is the commit's read version.
         with translate(label, "written"):
             existing = _open(path)
-            if existing is not None and txn is not None and (existing.transaction_version(txn[0]) or -1) >= txn[1]:
+            every = ([txn] if txn else []) + list(txns)
+            recorded = [existing is not None and (existing.transaction_version(app_id) or -1) >= number
+                        for app_id, number in every]
+            if every and all(recorded):
                 return int(existing.version())
-            properties = _commit_properties(txn, commit_info)
+            if any(recorded):
+                from govlake.errors import StateError
+
+                done = [app_id for (app_id, _), was in zip(every, recorded, strict=True) if was]
+                raise StateError(f"table {label}: the app transactions {done} are recorded but the others of "
+                                 "the same write are not; this write cannot be split, so nothing was written: "
+                                 "write each step on its own")
+            properties = _commit_properties(txn, commit_info, txns)
             target: Any = existing if existing is not None else str(path)
             point("delta.commit.before", label)
             if mode == "overwrite":
@@ -263,6 +294,288 @@ def write(
 
     with writing(path):
         return with_retry(commit, table=label)
+
+
+# --- staged appends: Parquet written first, committed later in one transaction ----------------
+
+#: Text statistics longer than this (UTF-8 bytes) are left out of a file's Delta statistics, as
+#: delta-rs truncates them: a long minimum or maximum only makes the log larger.
+STATS_TEXT_BYTES = 64
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """A Parquet file written into a table's folder and not committed yet (see :class:`Staging`)."""
+
+    path: str  # relative to the table's folder, as the Delta log records it
+    size: int
+    rows: int
+    stats: str  # Delta statistics JSON: numRecords, and minValues/maxValues/nullCount of the chosen columns
+    modified_ms: int
+
+
+@dataclass
+class Staged:
+    """One idempotent step's files: committed with its app transaction ``txn``, or dropped when the
+    table already records that transaction (the step landed in an earlier, interrupted run)."""
+
+    txn: tuple[str, int]
+    files: list[StagedFile]
+
+
+#: Writer locks held for stagings, one per table in this process, with how many stagings hold it:
+#: a folder of a thousand files of one dataset must not open a thousand lock files at once.
+_HELD: dict[str, tuple[int, ExitStack]] = {}
+_HELD_GUARD = threading.Lock()
+
+
+def _hold_writing(path: Path) -> Callable[[], None]:
+    """Take (or share) this process's writer lock on ``path``; return the function that gives it back."""
+    key = str(path)
+    with _HELD_GUARD:
+        count, stack = _HELD.get(key, (0, None))
+        if stack is None:
+            stack = ExitStack()
+            stack.enter_context(writing(path))
+        _HELD[key] = (count + 1, stack)
+    released = False
+
+    def release() -> None:
+        nonlocal released
+        if released:
+            return
+        released = True
+        with _HELD_GUARD:
+            count, stack = _HELD[key]
+            if count == 1:
+                del _HELD[key]
+                stack.close()
+            else:
+                _HELD[key] = (count - 1, stack)
+
+    return release
+
+
+class Staging:
+    """Parquet files written into a table's folder now, added to the table later by :func:`commit_staged`.
+
+    Why: encoding and compressing Parquet is most of the cost of an append, and it need not
+    wait for the commit. ``govlake ingest`` writes a source file's raw rows while it still
+    holds them, on its own thread, before the quarantine commit that must land first; the
+    commit then only adds the files, several source files in one transaction.
+
+    The writer is pyarrow's, with deltalake's default codec (Snappy); on the same rows it
+    costs about half of deltalake's own writer: pyarrow's encoder is cheaper, and minimum
+    and maximum statistics are computed only for ``statistics`` columns (those worth
+    skipping files on: keys, batch ids), not for every text column. ``dictionary`` names
+    the columns to dictionary-encode. The rows written may hold ``string_view`` columns
+    (polars hands them over without a copy) and dictionary columns (a value repeated on
+    every row costs one copy and no hashing): the files do not store an Arrow schema, so
+    every reader sees Parquet's own types, text as plain strings, whatever the writer was
+    given. The table's schema has the plain types (:func:`plain_schema`), dictionaries as
+    their values.
+
+    Until :func:`commit_staged` adds them, the files are invisible: no commit mentions them.
+    The table's writer lock (:func:`writing`, shared) is held from the first file on, so
+    ``govlake vacuum`` does not take them for a killed writer's orphans, and is released by
+    :meth:`release` (after the commit) or :meth:`discard` (which deletes the files). A
+    killed process leaves its files to vacuum, exactly as a killed delta-rs write does.
+    """
+
+    def __init__(self, path: Path, schema: pa.Schema, *, dictionary: Collection[str] = (),
+                 statistics: Collection[str] = ()) -> None:
+        self.path, self.schema = path, _stored_schema(schema)
+        self.dictionary = [name for name in schema.names if name in dictionary]
+        self.statistics = [name for name in schema.names if name in statistics]
+        self.files: list[StagedFile] = []
+        self._writer: Any = None
+        self._current: Path | None = None
+        self._metadata: list[Any] = []
+        self._rows = 0
+        path.mkdir(parents=True, exist_ok=True)
+        self._release = _hold_writing(path)
+
+    def write(self, data: pa.Table) -> None:
+        """Append ``data`` (of the staging's schema, views allowed) to the current file, opening one if needed."""
+        import pyarrow.parquet as pq
+
+        if data.num_rows == 0:
+            return
+        if not _stored_schema(data.schema).equals(self.schema):
+            data = data.select(self.schema.names).cast(self.schema)
+        if self._writer is None:
+            name = f"part-00000-{uuid.uuid4()}-c000.snappy.parquet"
+            self._current = self.path / name
+            self._metadata = []
+            self._writer = pq.ParquetWriter(
+                self._current, data.schema, compression="snappy", use_dictionary=self.dictionary or False,
+                write_statistics=self.statistics or False, store_schema=False, metadata_collector=self._metadata)
+            self._rows = 0
+        elif not data.schema.equals(self._writer.schema):
+            data = data.cast(self._writer.schema)
+        with translate(_label(self.path), "written"):
+            self._writer.write_table(data)
+        self._rows += data.num_rows
+
+    def close(self) -> list[StagedFile]:
+        """Finish the current file; return every file written so far."""
+        if self._writer is not None:
+            with translate(_label(self.path), "written"):
+                self._writer.close()
+            assert self._current is not None
+            info = self._current.stat()
+            self.files.append(StagedFile(self._current.name, info.st_size, self._rows,
+                                         _file_stats(self._metadata[-1], self.statistics),
+                                         int(info.st_mtime * 1000)))
+            self._writer = self._current = None
+        return list(self.files)
+
+    def release(self) -> None:
+        """Drop the writer lock once the files are committed (or handed to another staging's commit)."""
+        self._release()
+
+    def discard(self) -> None:
+        """Delete the files written (never committed) and drop the lock; safe to call more than once."""
+        if self._writer is not None:
+            try:
+                self._writer.close()
+            except Exception:  # a half-written file is deleted below all the same
+                pass
+            self._writer = None
+        doomed = [self.path / f.path for f in self.files] + ([self._current] if self._current else [])
+        self.files, self._current = [], None
+        for file in doomed:
+            file.unlink(missing_ok=True)
+        self._release()
+
+
+def _stat_value(value: Any) -> Any:
+    """A Parquet statistic as Delta's JSON statistics hold it, or None to leave it out."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, bytes):
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    if isinstance(value, str):
+        return value if len(value.encode("utf-8")) <= STATS_TEXT_BYTES else None
+    return None  # dates and times: left out rather than risk a rounding that would skip a file wrongly
+
+
+def _file_stats(metadata: Any, columns: list[str]) -> str:
+    """Delta statistics of one Parquet file from its footer: the writer has already computed them."""
+    import json
+
+    stats: dict[str, Any] = {"numRecords": int(metadata.num_rows)}
+    minimum: dict[str, Any] = {}
+    maximum: dict[str, Any] = {}
+    nulls: dict[str, int] = {}
+    names = [metadata.schema.column(i).name for i in range(metadata.num_columns)]
+    for name in columns:
+        index = names.index(name)
+        groups = [metadata.row_group(g).column(index).statistics for g in range(metadata.num_row_groups)]
+        if not groups or any(s is None or not s.has_null_count for s in groups):
+            continue
+        nulls[name] = sum(int(s.null_count) for s in groups)
+        bounded = [s for s in groups if s.has_min_max]
+        if not bounded:
+            continue
+        low = [_stat_value(s.min) for s in bounded]
+        high = [_stat_value(s.max) for s in bounded]
+        if any(v is None for v in low + high) or len(bounded) != sum(1 for s in groups if s.num_values):
+            continue
+        minimum[name], maximum[name] = min(low), max(high)
+    if minimum:
+        stats["minValues"], stats["maxValues"] = minimum, maximum
+    if nulls:
+        stats["nullCount"] = nulls
+    return json.dumps(stats, ensure_ascii=False, separators=(",", ":"))
+
+
+def commit_staged(
+    path: Path,
+    parts: Sequence[Staged],
+    *,
+    schema: pa.Schema,
+    description: str | None = None,
+    comments: Mapping[str, str] | None = None,
+    commit_info: Mapping[str, Any] | None = None,
+) -> tuple[int, list[Staged]]:
+    """Add staged files to the table in ONE commit carrying every part's app transaction.
+
+    Parts whose transaction the table already records are left out and their files deleted
+    (they were never committed). Creates the table (with ``description`` and column
+    ``comments``) when there is none; columns of ``schema`` the table lacks are added first
+    (a catalog entry may gain items). Conflicting commits are retried like :func:`write`.
+    Returns the table's version afterwards and the parts committed now. The caller releases
+    its :class:`Staging` locks after this returns.
+    """
+    from deltalake import CommitProperties, Transaction
+    from deltalake import Schema as DeltaSchema
+    from deltalake.transaction import AddAction, create_table_with_add_actions
+
+    label = _label(path)
+    stored = _stored_schema(schema)
+    table_schema = with_comments(stored.empty_table(), comments).schema if comments else stored
+    landed: list[Staged] = []
+    skipped: list[Staged] = []
+
+    def commit() -> int:
+        with translate(label, "written"):
+            existing = _open(path)
+            pending = [p for p in parts
+                       if existing is None or (existing.transaction_version(p.txn[0]) or -1) < p.txn[1]]
+            skipped[:] = [p for p in parts if p not in pending]
+            landed[:] = []
+            if not pending:
+                return int(existing.version()) if existing is not None else -1
+            actions = [AddAction(f.path, f.size, {}, f.modified_ms, True, f.stats) for p in pending for f in p.files]
+            properties = CommitProperties(
+                custom_metadata=dict(commit_info or {}),
+                app_transactions=[Transaction(app_id=p.txn[0], version=p.txn[1]) for p in pending])
+            point("delta.commit.before", label)
+            if existing is None:
+                try:
+                    create_table_with_add_actions(str(path), DeltaSchema.from_arrow(table_schema), actions,
+                                                  mode="error", name=label, description=description,
+                                                  commit_properties=properties)
+                except Exception:
+                    if _open(path) is None:
+                        raise
+                    from deltalake.exceptions import CommitFailedError
+
+                    # another process created the table first: append to it on the next attempt
+                    raise CommitFailedError(f"table {label} was created concurrently") from None
+            else:
+                _add_missing_columns(existing, table_schema, properties)
+                existing.create_write_transaction(actions, "append", existing.schema(),
+                                                  commit_properties=properties)
+            point("delta.commit.after", label)
+            landed[:] = pending
+            return int(_open(path).version())
+
+    with writing(path):
+        version = with_retry(commit, table=label)
+    for part in skipped:
+        for file in part.files:
+            (path / file.path).unlink(missing_ok=True)
+    return version, list(landed)
+
+
+def _add_missing_columns(table: Any, schema: pa.Schema, properties: Any) -> None:
+    """Add the columns of ``schema`` the table lacks (nullable, with their comments) in their own commit."""
+    from deltalake import CommitProperties
+    from deltalake.schema import Field
+
+    present = {field.name for field in table.schema().fields}
+    missing = [Field.from_arrow(field) for field in schema if field.name not in present]
+    if missing:
+        table.alter.add_columns(missing, commit_properties=CommitProperties(
+            custom_metadata=dict(properties.custom_metadata or {})))
+        table.update_incremental()
 
 
 def merge_upsert(

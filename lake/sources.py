@@ -58,7 +58,7 @@ class BadRecord:
 
 @dataclass
 class SourceRead:
-    records: pa.Table  # text columns named by the file's own headers
+    records: pa.Table  # text columns (large_string, or string_view from polars) named by the file's headers
     line_numbers: np.ndarray  # int64, one per record
     bad: list[BadRecord] = field(default_factory=list)
     encoding: str = "binary"
@@ -245,39 +245,159 @@ class _Piece:
 
 
 def _pieces(text: bytes, start: int, first_line: int, size: int) -> list[_Piece]:
-    """Cut ``text[start:]`` at line ends into pieces of about ``size`` bytes (vectorized)."""
+    """Cut ``text[start:]`` at line ends into pieces of about ``size`` bytes (vectorized).
+
+    Only the newline offsets span the file; the rare short lines (blank ones are among
+    them) and lone CRs are looked at on their own.
+    """
     import numpy as np
 
     buffer = np.frombuffer(text, dtype=np.uint8)
+    length = len(text)
     newlines = _positions(text, 10)
     newlines = newlines[newlines >= start]
-    starts = np.concatenate(([start], newlines + 1)).astype(np.int64)
-    stops = np.concatenate((newlines + 1, [len(text)])).astype(np.int64)  # just past each line
-    if starts[-1] >= len(text):  # nothing after the last newline
-        starts, stops = starts[:-1], stops[:-1]
-    if not len(starts):
+    lines = len(newlines) + (1 if (newlines[-1] + 1 if len(newlines) else start) < length else 0)
+    if not lines:
         return []
-    ends = stops - (np.arange(len(starts)) < len(newlines))  # without the newline, where there is one
-    crlf = (ends > starts) & (buffer[np.maximum(ends - 1, 0)] == 13)
-    blank = ends - crlf == starts
+    # line k starts at ``start`` (k = 0) or just past newline k - 1, and ends before newline k (or at the end)
+    sizes = np.diff(newlines, prepend=start - 1) - 1  # of the lines that end with a newline
+    short = np.flatnonzero(sizes <= 1)
+    line_starts = np.where(short == 0, start, newlines[np.maximum(short - 1, 0)] + 1)
+    blank = short[(sizes[short] == 0) | (buffer[np.minimum(line_starts, length - 1)] == 13)]
+    if lines > len(newlines) and length - (newlines[-1] + 1 if len(newlines) else start) == 1 \
+            and buffer[length - 1] == 13:  # an unterminated last line that is a lone CR
+        blank = np.append(blank, lines - 1)
     lone_cr = np.zeros(0, dtype=np.int64)  # a CR not followed by LF: Arrow ends a record there, we do not
-    if text.find(b"\r", start) >= 0:
+    before_lf = buffer[np.maximum(newlines - 1, start)] == 13  # line ends after a CR: CRLF
+    if text.find(b"\r", start) >= 0 and int(np.count_nonzero(buffer[start:] == 13)) != int(before_lf.sum()):
         crs = _positions(text, 13)
         crs = crs[crs >= start]
-        lone_cr = crs[(crs + 1 >= len(text)) | (buffer[np.minimum(crs + 1, len(text) - 1)] != 10)]
+        lone_cr = crs[(crs + 1 >= length) | (buffer[np.minimum(crs + 1, length - 1)] != 10)]
     pieces: list[_Piece] = []
-    first = 0
-    while first < len(starts):
-        last = min(max(int(np.searchsorted(starts, starts[first] + size)), first + 1), len(starts))
-        begin, end = int(starts[first]), int(stops[last - 1])
-        plain = not blank[first:last].any() and np.searchsorted(lone_cr, begin) == np.searchsorted(lone_cr, end)
+    first, begin = 0, start
+    while first < lines:
+        # the lines starting before begin + size: line 0 of the rest, and those past a newline before it
+        last = 1 + int(np.searchsorted(newlines[:lines - 1], begin + size - 1))
+        last = min(max(last, first + 1), lines)
+        end = int(newlines[last - 1]) + 1 if last - 1 < len(newlines) else length
+        plain = (np.searchsorted(blank, first) == np.searchsorted(blank, last)
+                 and np.searchsorted(lone_cr, begin) == np.searchsorted(lone_cr, end))
         pieces.append(_Piece(begin, end, first_line + first, last - first, bool(plain)))
-        first = last
+        first, begin = last, end
     return pieces
 
 
+#: Files at least this large are transcoded from GBK by iconv (:func:`_iconv_gbk`): checking that it
+#: decodes exactly as Python does costs a few tens of milliseconds, once per process.
+ICONV_MIN_BYTES = 16 << 20
+
+
+def _transcode(text: bytes, start: int, end: int, encoding: str) -> bytes:
+    """``text[start:end]`` decoded from ``encoding`` as UTF-8; raises _NotPiecewise if it does not decode.
+
+    GBK goes through the C library's iconv when it decodes exactly as Python's codec does
+    (:func:`_iconv_gbk`): it takes half the time, and ctypes releases the GIL around it, so
+    other files' Python work goes on meanwhile; Python's codec holds the GIL throughout.
+    """
+    iconv = _iconv_gbk() if encoding == "gbk" and len(text) >= ICONV_MIN_BYTES else None
+    if iconv is not None:
+        converted = iconv(text, start, end)
+        if converted is None:
+            raise _NotPiecewise
+        return converted
+    try:
+        return str(memoryview(text)[start:end], encoding).encode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _NotPiecewise from exc
+
+
+@functools.cache
+def _iconv_gbk() -> Callable[[bytes, int, int], bytes | None] | None:
+    """glibc's GBK to UTF-8 converter, or None when it is missing or would decode anything differently.
+
+    Checked once per process against Python's ``gbk`` codec on every single byte and every
+    two-byte sequence a GBK character can start with (about 32,000): the same characters
+    out, and refusal where Python refuses. glibc also takes a lone 0x80 (as the euro sign,
+    which no sequence Python accepts gives): an output holding such a character counts as
+    refused. A piece it refuses goes the general way (:func:`decode`), as one Python refuses
+    does, so the results cannot differ.
+    """
+    import ctypes
+    import ctypes.util
+
+    import numpy as np
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.iconv_open.restype = ctypes.c_void_p
+        libc.iconv_open.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+        libc.iconv_close.argtypes = [ctypes.c_void_p]
+        libc.iconv.restype = ctypes.c_size_t
+        libc.iconv.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_size_t),
+                               ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_size_t)]
+    except (OSError, AttributeError):
+        return None
+    failed = ctypes.c_size_t(-1).value
+
+    markers: tuple[bytes, ...] = ()  # what glibc makes of sequences Python refuses
+    leads: tuple[bytes, ...] = ()  # their first bytes: without one in the input, no marker is in the output
+
+    def convert(text: bytes, start: int, end: int) -> bytes | None:
+        """``text[start:end]`` from GBK to UTF-8, or None where Python's codec would refuse it."""
+        source = np.frombuffer(text, dtype=np.uint8, count=end - start, offset=start)
+        target = np.empty(2 * len(source) + 16, dtype=np.uint8)  # UTF-8 needs at most 1.5 bytes per GBK byte
+        handle = libc.iconv_open(b"UTF-8", b"GBK")
+        if handle in (None, failed):
+            return None
+        try:
+            inp, inleft = ctypes.c_void_p(source.ctypes.data), ctypes.c_size_t(len(source))
+            out, outleft = ctypes.c_void_p(target.ctypes.data), ctypes.c_size_t(len(target))
+            if libc.iconv(handle, ctypes.byref(inp), ctypes.byref(inleft), ctypes.byref(out),
+                          ctypes.byref(outleft)) == failed or inleft.value:
+                return None
+        finally:
+            libc.iconv_close(handle)
+        converted = target[:len(target) - outleft.value].tobytes()
+        if any(text.find(lead, start, end) >= 0 for lead in leads) and any(m in converted for m in markers):
+            return None
+        return converted
+
+    accepted, refused = [], []
+    for sequence in [bytes([byte]) for byte in range(256)] + [bytes([lead, trail]) for lead in range(0x81, 0xFF)
+                                                              for trail in range(256)]:
+        try:
+            sequence.decode("gbk")
+            accepted.append(sequence)
+        except UnicodeDecodeError:
+            refused.append(sequence)
+    sample = b"\n".join(accepted)
+    expected = sample.decode("gbk").encode("utf-8")
+    if convert(sample, 0, len(sample)) != expected:
+        return None
+    taken: dict[bytes, bytes] = {}  # one converter, reset after each sequence: 10,000 calls in a few milliseconds
+    handle = libc.iconv_open(b"UTF-8", b"GBK")
+    source, target = ctypes.create_string_buffer(4), ctypes.create_string_buffer(16)
+    inp, inleft, out, outleft = ctypes.c_void_p(), ctypes.c_size_t(), ctypes.c_void_p(), ctypes.c_size_t()
+    arguments = (handle, ctypes.byref(inp), ctypes.byref(inleft), ctypes.byref(out), ctypes.byref(outleft))
+    source_at, target_at = ctypes.addressof(source), ctypes.addressof(target)
+    try:
+        for sequence in refused:
+            source.raw = sequence.ljust(4, b"\0")
+            inp.value, inleft.value, out.value, outleft.value = source_at, len(sequence), target_at, 16
+            if libc.iconv(*arguments) != failed and not inleft.value:
+                taken[sequence] = target.raw[:16 - outleft.value]
+            libc.iconv(handle, None, None, None, None)
+    finally:
+        libc.iconv_close(handle)
+    if any(not output or output in expected for output in taken.values()):
+        return None  # glibc takes a sequence Python refuses and gives what Python could give: not told apart
+    markers = tuple(sorted(set(taken.values())))
+    leads = tuple(sorted({sequence[:1] for sequence in taken}))
+    return convert
+
+
 class _NotPiecewise(Exception):
-    """A piece did not decode in the declared encoding: decode the whole file the general way."""
+    """A piece did not decode in the assumed encoding: decode the whole file the general way."""
 
 
 def _read_csv_piece(text: bytes, piece: _Piece, headers: list[str], file: str,
@@ -285,18 +405,15 @@ def _read_csv_piece(text: bytes, piece: _Piece, headers: list[str], file: str,
     """Parse one piece of a CSV body; return its records, their line numbers and its bad rows.
 
     With ``transcode``, ``text`` is the file as sent and the piece is decoded from that
-    encoding first: GBK decoding holds the GIL, so one piece decodes while Arrow parses
-    another. Lines are the same in GBK and UTF-8 (CR and LF are never part of a character).
+    encoding first (:func:`_transcode`), so one piece decodes while Arrow parses another.
+    Lines are the same in GBK and UTF-8 (CR and LF are never part of a character).
     """
     import numpy as np
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     if transcode is not None:
-        try:
-            text = text[piece.start:piece.end].decode(transcode).encode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise _NotPiecewise from exc
+        text = _transcode(text, piece.start, piece.end, transcode)
         piece = _Piece(0, len(text), piece.first_line, piece.lines, piece.plain)
     bad: list[BadRecord] = []
 
@@ -518,39 +635,105 @@ def _parse_jsonl_lines(text: bytes, starts: np.ndarray, ends: np.ndarray, broken
     return frames, numbers, bad
 
 
+def _parse_jsonl_whole(text: bytes, starts: np.ndarray, ends: np.ndarray, broken: np.ndarray,
+                       schema: dict[str, type[pl.String]]) -> tuple[pl.DataFrame, np.ndarray] | None:
+    """Parse every line in one polars call (it uses all cores), or None if some line fails.
+
+    The usual file has no broken line but those :func:`_set_aside_broken_lines` found: they
+    are blanked with spaces (polars skips blank lines), so record n is the n-th remaining
+    line. One call costs about a third less than parsing in chunks, which copy their text.
+    When a subtler broken line makes the whole parse fail, the chunks find it (None here).
+    """
+    import numpy as np
+    import polars as pl
+
+    keep = ends > starts
+    keep[broken] = False
+    lines = np.flatnonzero(keep)
+    if not len(lines):
+        return None
+    body = text
+    if len(broken):  # one copy, as bytes (io.BytesIO would copy a bytearray once more)
+        view, position = memoryview(text), 0
+        parts: list[bytes | memoryview] = []
+        for index in broken:
+            parts += [view[position:starts[index]], b" " * int(ends[index] - starts[index])]
+            position = int(ends[index])
+        body = b"".join([*parts, view[position:]])
+    try:
+        frame = pl.read_ndjson(io.BytesIO(body), schema=schema)
+    except Exception:
+        return None
+    if frame.height != len(lines):  # e.g. two objects on one line: let the chunks account for it
+        return None
+    return frame, (lines + 1).astype(np.int64)
+
+
 def read_jsonl(path: Path, data: bytes, *, declared_encoding: str | None) -> SourceRead:
     """One JSON object per line; lines that do not parse as an object are bad.
 
-    Chunks of lines are parsed by polars on a few threads; each chunk knows its line
-    numbers, so the result is the same as parsing line by line.
+    The whole file is parsed in one polars call when it can be; otherwise chunks of lines
+    are parsed on a few threads. Each chunk knows its line numbers, so the result is the
+    same as parsing line by line.
+
+    A file not declared GBK or GB18030 is first parsed as it is, without checking its
+    encoding beforehand: polars refuses invalid UTF-8 anywhere in a line it parses, and
+    the lines set aside as broken are checked one by one. If either finds a byte that is
+    not UTF-8 (or any line needs the chunks), the file goes the general way: encoding
+    detection (:func:`decode`), which also quarantines undecodable lines.
     """
+    if not data.startswith(BOM) and declared_encoding not in {"gbk", "gb18030"}:
+        try:
+            return _read_jsonl(path, Decoded(data, "utf-8", []), checked=False)
+        except _NotPiecewise:
+            pass
+    return _read_jsonl(path, decode(data, file=str(path), declared=declared_encoding), checked=True)
+
+
+def _read_jsonl(path: Path, decoded: Decoded, *, checked: bool) -> SourceRead:
+    """Parse decoded JSON Lines; with ``checked`` off (UTF-8 not verified yet) raise _NotPiecewise
+    rather than take any path on which an invalid byte could go unnoticed."""
     import numpy as np
     import polars as pl
     import pyarrow as pa
 
-    decoded = decode(data, file=str(path), declared=declared_encoding)
     text = decoded.text
     starts, ends = _line_spans(text)
     raw_keys = _sample_keys(text)
     if not raw_keys and len(starts):
+        if not checked:
+            raise _NotPiecewise
         raise ContractError("no JSON object found in the first lines; is this JSON Lines?", file=str(path))
     header_map = {_fold_header(key): key for key in raw_keys}
     schema = {key: pl.String for key in raw_keys}
     bad: list[BadRecord] = list(decoded.bad)
     broken = np.array(_set_aside_broken_lines(text, starts, ends, bad), dtype=np.int64)
-    chunks = [(first, min(first + JSON_CHUNK_LINES, len(starts))) for first in range(0, len(starts), JSON_CHUNK_LINES)]
-    parsed = _in_threads(lambda lines: _parse_jsonl_lines(text, starts, ends, broken, *lines, schema, str(path)),
-                         chunks)
-    frames = [frame for chunk_frames, _, _ in parsed for frame in chunk_frames]
-    numbers = [array for _, chunk_numbers, _ in parsed for array in chunk_numbers]
-    for _, _, chunk_bad in parsed:
-        bad.extend(chunk_bad)
-    combined = pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+    if not checked:
+        try:
+            for index in broken:
+                text[starts[index]:ends[index]].decode("utf-8")  # as strict as Arrow's check
+        except UnicodeDecodeError:
+            raise _NotPiecewise from None
+    whole = _parse_jsonl_whole(text, starts, ends, broken, schema)
+    if whole is not None:
+        combined, line_numbers = whole
+    elif not checked:
+        raise _NotPiecewise
+    else:
+        chunks = [(first, min(first + JSON_CHUNK_LINES, len(starts)))
+                  for first in range(0, len(starts), JSON_CHUNK_LINES)]
+        parsed = _in_threads(lambda lines: _parse_jsonl_lines(text, starts, ends, broken, *lines, schema, str(path)),
+                             chunks)
+        frames = [frame for chunk_frames, _, _ in parsed for frame in chunk_frames]
+        numbers = [array for _, chunk_numbers, _ in parsed for array in chunk_numbers]
+        for _, _, chunk_bad in parsed:
+            bad.extend(chunk_bad)
+        combined = pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+        line_numbers = np.concatenate(numbers) if numbers else np.zeros(0, dtype=np.int64)
     combined = combined.rename({key: _fold_header(key) for key in raw_keys if key != _fold_header(key)})
-    line_numbers = np.concatenate(numbers) if numbers else np.zeros(0, dtype=np.int64)
     _too_many_bad(len(bad), combined.height + len(bad), str(path), "JSON lines")
-    table = combined.to_arrow(compat_level=pl.CompatLevel.oldest())  # large_string, not views
-    schema_text = pa.schema([pa.field(name, pa.large_string()) for name in table.column_names])
+    table = combined.to_arrow(compat_level=pl.CompatLevel.newest())  # string_view: polars' own, no copy
+    schema_text = pa.schema([pa.field(name, pa.string_view()) for name in table.column_names])
     if not table.schema.equals(schema_text):
         table = table.cast(schema_text)
     return SourceRead(table, line_numbers.astype(np.int64), sorted(bad, key=lambda r: r.line),

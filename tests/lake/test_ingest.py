@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import polars as pl
@@ -306,7 +309,8 @@ def test_json_lines_in_chunks_keep_exact_line_numbers(home, write_jsonl, monkeyp
     assert raw(home, "marriages")["_source_row"].to_list() == [n for n in range(1, 31) if n not in (5, 12, 18, 24)]
 
 
-def test_folder_files_of_one_dataset_commit_in_order_while_files_go_at_once(home, write_jsonl, write_csv):
+def test_folder_files_of_one_dataset_land_in_one_commit_in_order_while_files_go_at_once(home, write_jsonl,
+                                                                                         write_csv):
     names = [f"民政_婚姻登记_2026110{day}.jsonl" for day in range(1, 6)]
     for day, name in enumerate(names):
         write_jsonl(name, [{"登记证字号": f"J{day}-{i}", "登记类型": "结婚", "登记日期": "2020-01-01"}
@@ -317,8 +321,17 @@ def test_folder_files_of_one_dataset_commit_in_order_while_files_go_at_once(home
     assert [o.path.name for o in outcomes] == sorted(o.path.name for o in outcomes)  # reported in file order
     assert [o.status for o in outcomes].count("loaded") == 6
     assert next(o for o in outcomes if o.path == bad).status == "refused"
-    entries = log(home).filter(pl.col("dataset") == "marriages").sort("raw_version")
-    assert [Path(f).name for f in entries["source_file"]] == names  # raw versions follow the files
+    entries = log(home).filter(pl.col("dataset") == "marriages")
+    assert [Path(f).name for f in entries["source_file"]] == names  # logged in file order
+    [version] = entries["raw_version"].unique().to_list()  # the dataset's five files land in one raw commit
+    table = home.table_path("raw", "marriages")
+    assert delta.version(table) == version == 0
+    commit = (table / "_delta_log" / f"{version:020d}.json").read_text(encoding="utf-8").splitlines()
+    added = [json.loads(line)["add"]["path"] for line in commit if '"add"' in line]
+    landed = [pl.read_parquet(table / name)["_batch_id"].unique().item() for name in added]
+    assert landed == entries["batch_id"].to_list()  # added in file order, one Parquet file per source file
+    txns = [json.loads(line)["txn"]["appId"] for line in commit if '"txn"' in line]
+    assert txns == [f"govlake.ingest/{batch}" for batch in landed]  # with every file's app transaction
     assert raw(home, "marriages").height == 25 and raw(home, "hukou").height == 2
 
 
@@ -366,7 +379,8 @@ def test_an_unexpected_error_stops_the_dataset_without_committing_out_of_order(h
     monkeypatch.setattr(lake.ingest, "_with_lineage", fail_first)
     with pytest.raises(GovLakeError, match="disk full"):
         ingest(home, [first.parent])
-    assert not delta.is_table(home.table_path("raw", "marriages"))  # the second file did not jump ahead
+    assert not delta.is_table(home.table_path("raw", "marriages"))  # the second file did not land alone
+    assert not list(home.table_path("raw", "marriages").glob("*.parquet"))  # its staged rows were deleted
     assert not delta.is_table(home.table_path("system", "ingest_log"))
 
 
@@ -406,3 +420,199 @@ def test_bench_ingest_compares_the_same_rows_and_reports_the_load(tmp_path):
     assert result["logical_rows_registered"] > 0
     text = bench.report(result)
     assert "rows/s" in text and "load average" in text and "registered in place" in text
+
+
+# --- staged raw writes: Parquet first, one commit per dataset ------------------------------------
+
+
+def _cli(home: Home, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "govlake.cli", "--home", str(home.root), "ingest", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
+
+
+def test_a_kill_between_the_parquet_writes_and_the_raw_commit_shows_nothing_and_the_rerun_lands_once(
+        home, tmp_path):
+    from govlake.doctor import diagnose
+    from lake.vacuum import vacuum
+
+    lines = hukou_lines(40)
+    lines[7] = "330106199003079999,只有两列"  # quarantined: its commit lands before the raw one
+    path = hukou_csv(tmp_path, "公安_户籍人口_kill.csv", lines)
+    killed = _cli(home, str(path), env={"GOVLAKE_KILL_AT": "delta.commit.before@raw.hukou:1"})
+    killed.communicate(timeout=120)
+    assert killed.returncode == -9
+    table = home.table_path("raw", "hukou")
+    assert list(table.glob("*.parquet")) and not delta.is_table(table)  # written, never committed: invisible
+    assert quarantine(home).height == 1 and not delta.is_table(home.table_path("system", "ingest_log"))
+
+    again = _cli(home, str(path))
+    _, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err.decode()
+    assert raw(home, "hukou")["_source_row"].to_list() == [n for n in range(2, 42) if n != 9]  # once each
+    assert quarantine(home).height == 1 and log(home)["rows_loaded"].to_list() == [39]
+    cleaned = vacuum(home, apply=True)
+    assert [f.kind for f in cleaned.files] == ["orphan"]  # the killed run's Parquet file, and nothing else
+    problems = [p for p in diagnose(home).problems if p.check in ("tables", "ingest_log", "leftovers")]
+    assert not problems, problems
+
+
+def test_two_processes_creating_one_raw_table_at_once_both_land(home, tmp_path):
+    """One ingest is held just before it creates raw.hukou while another creates it: the first then appends."""
+    first = hukou_csv(tmp_path, "公安_户籍人口_one.csv", hukou_lines(10))
+    second = hukou_csv(tmp_path, "公安_户籍人口_two.csv", [line.replace("张三", "王五") for line in hukou_lines(7)])
+    gate = tmp_path / "gate"
+    held = _cli(home, str(first), env={"GOVLAKE_PAUSE_AT": f"delta.commit.before@raw.hukou:1:{gate}"})
+    try:
+        deadline = time.monotonic() + 60
+        while not (gate / "paused").exists():
+            assert held.poll() is None and time.monotonic() < deadline, "the held ingest never paused"
+            time.sleep(0.05)
+        other = _cli(home, str(second))
+        _, err = other.communicate(timeout=120)
+        assert other.returncode == 0, err.decode()
+        assert delta.version(home.table_path("raw", "hukou")) == 0  # created by the other process
+    finally:
+        gate.mkdir(exist_ok=True)
+        (gate / "resume").touch()
+    _, err = held.communicate(timeout=120)
+    assert held.returncode == 0, err.decode()
+    table = raw(home, "hukou")
+    assert table.height == 17 and sorted(table["name"].unique().to_list()) == ["张三", "王五"]
+    assert log(home).height == 2
+
+
+def test_the_same_file_twice_in_one_run_lands_once(home, tmp_path):
+    path = hukou_csv(tmp_path, "公安_户籍人口_a.csv", hukou_lines(5))
+    copy = path.with_name("公安_户籍人口_b.csv")
+    copy.write_bytes(path.read_bytes())
+    outcomes = ingest(home, [path.parent])
+    assert [o.status for o in outcomes] == ["loaded", "already"]
+    assert raw(home, "hukou").height == 5 and log(home).height == 1
+    assert len(list(home.table_path("raw", "hukou").glob("*.parquet"))) == 1  # the copy's rows were deleted
+
+
+def test_the_same_export_gives_the_same_tables(tmp_path, write_jsonl):
+    lines: list[dict[str, object] | str] = [{"登记证字号": f"J{n}", "登记类型": "结婚", "登记日期": "2020-01-01"}
+                                            for n in range(50)]
+    lines[9] = "{broken"
+    write_jsonl("民政_婚姻登记_same.jsonl", lines)
+    hukou_csv(tmp_path, "公安_户籍人口_same.csv", hukou_lines(30))
+    homes = [Home(tmp_path / name).ensure() for name in ("h1", "h2")]
+    for home in homes:
+        ingest(home, [tmp_path / "in"])
+    for name in ("raw/hukou", "raw/marriages", "system/quarantine", "system/ingest_log"):
+        frames = [delta.read(h.root / "lake" / name) for h in homes]
+        timeless = [f.drop([c for c in f.columns if c.endswith("_at")]) for f in frames]
+        timeless = [f.sort(f.columns) for f in timeless]
+        assert timeless[0].equals(timeless[1]), name
+
+
+def test_json_lines_not_in_utf8_take_the_general_way(home, tmp_path):
+    rows = [{"登记证字号": f"J{n}", "登记类型": "结婚", "登记日期": "2020-01-01", "男方姓名": "张三"} for n in range(6)]
+    lines = [json.dumps(row, ensure_ascii=False).encode("utf-8") for row in rows]
+    lines[2] = b'{"\xe7\x99\xbb\xe8\xae\xb0\xe8\xaf\x81\xe5\xad\x97\xe5\x8f\xb7": "J\xff"}'  # a bad byte in a value
+    lines[4] = b'{"broken \xff'  # and in a line that is not JSON at all
+    utf8 = tmp_path / "in" / "民政_婚姻登记_u.jsonl"
+    utf8.parent.mkdir(parents=True, exist_ok=True)
+    utf8.write_bytes(b"\n".join(lines) + b"\n")
+    gbk = tmp_path / "in" / "民政_婚姻登记_g.jsonl"  # the catalog says UTF-8
+    gbk.write_bytes("\n".join(json.dumps(row, ensure_ascii=False) for row in rows[:3]).encode("gbk"))
+    by_name = {o.path.name: o for o in ingest(home, [utf8, gbk])}
+    first, second = by_name[utf8.name], by_name[gbk.name]
+    assert (first.encoding, first.rows_read, first.rows_loaded, first.rows_quarantined) == ("utf-8", 6, 4, 2)
+    assert sorted(quarantine(home)["source_row"].to_list()) == [3, 5]
+    assert all(reason.startswith("undecodable bytes as utf-8") for reason in quarantine(home)["reason"])
+    assert (second.encoding, second.rows_loaded) == ("gbk", 3)
+    names = raw(home, "marriages").filter(pl.col("_batch_id") == second.batch_id)["husband_name"].to_list()
+    assert names == ["张三"] * 3
+
+
+def test_many_empty_keys_in_json_lines_are_dropped_by_a_filter_the_same_way(home, write_jsonl, monkeypatch):
+    import pyarrow.parquet as pq
+
+    import lake.ingest
+
+    monkeypatch.setattr(lake.ingest, "SLICE_DROP_LIMIT", 1)  # polars' string views take the filter path
+    lines = [{"登记证字号": f"J{n}" if n % 3 else " ", "登记类型": "结婚", "登记日期": "2020-01-01"} for n in range(12)]
+    [outcome] = ingest(home, [write_jsonl("民政_婚姻登记_keys.jsonl", lines)])
+    assert (outcome.rows_loaded, outcome.rows_quarantined) == (8, 4)
+    assert raw(home, "marriages")["_source_row"].to_list() == [n + 1 for n in range(12) if n % 3]
+    [file] = home.table_path("raw", "marriages").glob("*.parquet")
+    assert b"ARROW:schema" not in (pq.read_schema(file).metadata or {})  # readers see Parquet's plain text
+    assert "view" not in str(pq.read_schema(file)).lower()
+
+
+@pytest.mark.parametrize("oddity", [None, b"\x80", b"\xff\xff"])
+def test_gbk_through_iconv_lands_exactly_as_through_python(tmp_path, monkeypatch, oddity):
+    """glibc's iconv (big GBK files) and Python's codec give the same tables, also for bytes Python refuses."""
+    from lake import sources
+
+    iconv = sources._iconv_gbk()
+    if iconv is None:
+        pytest.skip("this C library has no GBK converter that decodes as Python does")
+    calls: list[int] = []
+
+    def counted(text: bytes, start: int, end: int) -> bytes | None:
+        calls.append(end - start)
+        return iconv(text, start, end)
+
+    monkeypatch.setattr(sources, "_iconv_gbk", lambda: counted)
+    lines = hukou_lines(60)
+    path = hukou_csv(tmp_path, "公安_户籍人口_iconv.csv", lines)
+    if oddity is not None:  # physical line 21; 0x80 alone is the euro sign to glibc, refused by Python
+        data = path.read_bytes()
+        line = data.split(b"\r\n")[20]
+        path.write_bytes(data.replace(line, line.replace(b"1990", b"19" + oddity, 1), 1))
+    monkeypatch.setattr(sources, "CSV_PIECE_BYTES", 512)
+    tables = []
+    for name, threshold in (("iconv", 0), ("python", 1 << 40)):
+        monkeypatch.setattr(sources, "ICONV_MIN_BYTES", threshold)
+        home = Home(tmp_path / name).ensure()
+        [outcome] = ingest(home, [path])
+        counts = (outcome.encoding, outcome.rows_read, outcome.rows_loaded, outcome.rows_quarantined)
+        assert counts == (("gbk", 60, 60, 0) if oddity is None else ("gbk", 60, 59, 1))
+        bad = quarantine(home).drop("ingested_at") if oddity is not None else None
+        tables.append((raw(home, "hukou").drop("_ingested_at"), bad))
+        if name == "iconv":
+            assert len(calls) > 5  # the pieces went through iconv
+            calls.clear()
+    assert not calls  # and not when the file is small
+    assert tables[0][0].equals(tables[1][0])
+    assert oddity is None or (tables[0][1] is not None and tables[0][1].equals(tables[1][1]))
+    assert tables[0][0]["name"].unique().to_list() == ["张三"]
+
+
+def _pieces_one_line_at_a_time(text: bytes, start: int, first_line: int, size: int) -> list[tuple[object, ...]]:
+    """What lake.sources._pieces must return, the slow way: walk the lines one by one."""
+    lines = []  # (start, stop just past the newline, blank)
+    position = start
+    while position < len(text):
+        newline = text.find(b"\n", position)
+        stop = len(text) if newline < 0 else newline + 1
+        content = text[position:stop].removesuffix(b"\n")
+        lines.append((position, stop, content in (b"", b"\r")))
+        position = stop
+    lone_cr = [i for i in range(start, len(text)) if text[i] == 13 and text[i + 1:i + 2] != b"\n"]
+    pieces, first = [], 0
+    while first < len(lines):
+        last = first + 1
+        while last < len(lines) and lines[last][0] < lines[first][0] + size:
+            last += 1
+        begin, end = lines[first][0], lines[last - 1][1]
+        plain = not any(blank for _, _, blank in lines[first:last]) and not any(begin <= i < end for i in lone_cr)
+        pieces.append((begin, end, first_line + first, last - first, plain))
+        first = last
+    return pieces
+
+
+def test_csv_pieces_are_cut_as_walking_the_lines_would(tmp_path):
+    import random
+
+    from lake import sources
+
+    rng = random.Random(7)
+    for _ in range(3000):
+        text = b"".join(rng.choice([b"a", b",", b"\n", b"\r", b"\r\n", b" "]) for _ in range(rng.randint(0, 40)))
+        start, size = rng.randint(0, len(text)), rng.randint(1, 15)
+        got = [(p.start, p.end, p.first_line, p.lines, p.plain) for p in sources._pieces(text, start, 2, size)]
+        assert got == _pieces_one_line_at_a_time(text, start, 2, size), (text, start, size)
