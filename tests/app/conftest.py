@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,16 +93,25 @@ def capture(at: Any, page: str) -> PageView:
     )
 
 
+@contextmanager
+def home_for_the_app(home: Home) -> Iterator[Home]:
+    """``GOVLAKE_HOME`` points at ``home`` (the app reads it) until the block ends."""
+    previous = os.environ.get("GOVLAKE_HOME")
+    os.environ["GOVLAKE_HOME"] = str(home.root)
+    try:
+        yield home
+    finally:
+        if previous is None:
+            os.environ.pop("GOVLAKE_HOME", None)
+        else:
+            os.environ["GOVLAKE_HOME"] = previous
+
+
 @pytest.fixture(scope="module")
 def app_home(built_home: Home) -> Iterator[Home]:
     """``GOVLAKE_HOME`` points at the shared demo home while the module's tests run."""
-    previous = os.environ.get("GOVLAKE_HOME")
-    os.environ["GOVLAKE_HOME"] = str(built_home.root)
-    yield built_home
-    if previous is None:
-        os.environ.pop("GOVLAKE_HOME", None)
-    else:
-        os.environ["GOVLAKE_HOME"] = previous
+    with home_for_the_app(built_home) as home:
+        yield home
 
 
 def render(user: str, pages: list[str] | None = None, *, state: dict[str, Any] | None = None) -> dict[str, PageView]:

@@ -17,7 +17,7 @@ import pytest
 
 from govlake.home import Home
 from lake import sharing
-from tests.app.conftest import APP_MAIN
+from tests.app.conftest import APP_MAIN, home_for_the_app
 
 SHARING_PAGES = ("pages/share_request.py", "pages/share_mine.py", "pages/share_inbox.py", "pages/share_grants.py",
                  "pages/share_demand.py", "pages/share_stats.py", "pages/open_data.py")
@@ -33,13 +33,8 @@ def home(built_home: Home, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     shutil.copytree(built_home.extensions, root / "duckdb_extensions", copy_function=os.link)
     copy = Home(root)
     publish(copy, ["open_entities"])
-    previous = os.environ.get("GOVLAKE_HOME")
-    os.environ["GOVLAKE_HOME"] = str(root)
-    yield copy
-    if previous is None:
-        os.environ.pop("GOVLAKE_HOME", None)
-    else:
-        os.environ["GOVLAKE_HOME"] = previous
+    with home_for_the_app(copy):
+        yield copy
 
 
 def app_as(user: str | None, page: str) -> Any:

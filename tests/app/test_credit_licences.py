@@ -4,7 +4,6 @@ as written on the licence."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import polars as pl
@@ -12,6 +11,7 @@ import pytest
 
 from govlake.home import Home
 from lake import delta
+from tests.app.conftest import home_for_the_app
 from tests.app.test_details import run_page
 from tests.transforms.test_e_licence_holders import licence_home
 
@@ -23,13 +23,8 @@ def home(built_home: Home, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     """The demo home plus Hangzhou licences of a Hangzhou entity, one with a wrong check character;
     ``GOVLAKE_HOME`` points at it while the module's tests run."""
     built, _ = licence_home(built_home, tmp_path_factory.mktemp("credit-licences"))
-    previous = os.environ.get("GOVLAKE_HOME")
-    os.environ["GOVLAKE_HOME"] = str(built.root)
-    yield built
-    if previous is None:
-        os.environ.pop("GOVLAKE_HOME", None)
-    else:
-        os.environ["GOVLAKE_HOME"] = previous
+    with home_for_the_app(built) as home:
+        yield home
 
 
 def test_the_entity_profile_lists_a_licence_filed_with_a_wrong_check_character(home: Home) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from govlake.home import Home
 from lake import feedback, objections, reporting
-from tests.app.conftest import PageView, render
+from tests.app.conftest import PageView, home_for_the_app, render
 from tests.conftest import link_extensions
 from tests.lake.test_reporting import current_period, prepare
 
@@ -25,7 +25,6 @@ RECORD_KEY = re.compile(r"\d{6}[\d*]{8}[\dX]{4}|[0-9A-HJ-NPQRTUWXY]{18}")
 
 @pytest.fixture(scope="module")
 def loop_home(built_home: Home, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
-    import os
 
     root = tmp_path_factory.mktemp("loop") / "home"
     shutil.copytree(built_home.root, root, ignore=shutil.ignore_patterns("cache", "spool", "exports",
@@ -33,13 +32,8 @@ def loop_home(built_home: Home, tmp_path_factory: pytest.TempPathFactory) -> Ite
                     copy_function=link_extensions)
     home = Home(root)
     prepare(home)
-    previous = os.environ.get("GOVLAKE_HOME")
-    os.environ["GOVLAKE_HOME"] = str(root)
-    yield home
-    if previous is None:
-        os.environ.pop("GOVLAKE_HOME", None)
-    else:
-        os.environ["GOVLAKE_HOME"] = previous
+    with home_for_the_app(home):
+        yield home
 
 
 def governance(user: str) -> PageView:
