@@ -3,6 +3,11 @@
 Starts ``python -m streamlit run app/main.py`` with the home handed over in ``GOVLAKE_HOME``,
 prints ``GovLake 看板: http://localhost:<port>`` and waits until the server stops (Ctrl-C stops
 it). An unbuilt home is not an error here: the app itself says, in Chinese, what to run.
+
+Streamlit itself always runs headless: otherwise, on a machine where it never ran, it first
+asks for an e-mail address on the terminal (and fails when there is no terminal, as under
+``make run`` in a script). Without ``--headless``, GovLake opens the browser itself once the
+server answers, when there is a display to open it on.
 """
 
 from __future__ import annotations
@@ -12,6 +17,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
+import urllib.request
 from pathlib import Path
 
 from govlake.commands import home_of
@@ -30,13 +38,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.set_defaults(func=run)
 
 
-def streamlit_command(port: int, address: str, *, headless: bool) -> list[str]:
+def streamlit_command(port: int, address: str) -> list[str]:
     """The Streamlit command line: fixed options, so the dashboards behave the same on every machine."""
     return [
         sys.executable, "-m", "streamlit", "run", str(APP_MAIN),
         "--server.port", str(port),
         "--server.address", address,
-        "--server.headless", "true" if headless else "false",
+        "--server.headless", "true",
         "--server.fileWatcherType", "none",
         "--server.runOnSave", "false",
         "--browser.gatherUsageStats", "false",
@@ -52,10 +60,13 @@ def streamlit_command(port: int, address: str, *, headless: bool) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     home = home_of(args)
     env = {**os.environ, "GOVLAKE_HOME": str(home.root), "PYTHONPATH": _pythonpath()}
-    command = streamlit_command(args.port, args.address, headless=args.headless)
+    command = streamlit_command(args.port, args.address)
     process = subprocess.Popen(command, env=env)
-    print(f"GovLake 看板: http://localhost:{args.port}", flush=True)
+    url = f"http://localhost:{args.port}"
+    print(f"GovLake 看板: {url}", flush=True)
     print(f"  home: {home.root}  (Ctrl-C to stop)", flush=True)
+    if not args.headless and _has_display():
+        threading.Thread(target=_open_when_up, args=(url, process), daemon=True).start()
 
     def stop(signum: int, _frame: object) -> None:
         process.terminate()
@@ -74,6 +85,25 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, previous)
     # Stopped by a signal we asked for: a normal end, not a failure.
     return 0 if status in (0, -signal.SIGTERM, -signal.SIGINT) else status
+
+
+def _has_display() -> bool:
+    """Whether a browser window can open here (a desktop session, or macOS/Windows)."""
+    return sys.platform in ("darwin", "win32") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _open_when_up(url: str, process: subprocess.Popen[bytes]) -> None:
+    """Open ``url`` in the user's browser once the server answers (at most 60 s of waiting)."""
+    import webbrowser
+
+    deadline = time.monotonic() + 60
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                webbrowser.open(url)
+                return
+        except OSError:
+            time.sleep(0.5)
 
 
 def _pythonpath() -> str:
