@@ -35,6 +35,17 @@ _HELD: dict[str, tuple[int, int, int, threading.Lock]] = {}
 _HELD_GUARD = threading.Lock()
 
 
+def _forget_held_in_child() -> None:
+    """After a fork: another thread may have held the guard at that instant, and the parent's
+    holds are not the child's (entries are also checked by pid, this is for the guard)."""
+    global _HELD_GUARD
+    _HELD_GUARD = threading.Lock()
+    _HELD.clear()  # the inherited descriptors are close-on-exec; the parent still holds its own
+
+
+os.register_at_fork(after_in_child=_forget_held_in_child)
+
+
 @contextmanager
 def held_file_lock(home: Home, name: str) -> Iterator[None]:
     """:func:`file_lock` for a lock taken on every governed query (the audit append).
