@@ -45,6 +45,13 @@ def link_extensions(source: str, target: str) -> object:
     return shutil.copy2(source, target)
 
 
+def copy_home(source: Path, target: Path, *skip: str) -> None:
+    """Copy a home for a test that changes it, leaving out the folders named in ``skip``
+    (extension binaries hard-linked, see :func:`link_extensions`)."""
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(*skip) if skip else None,
+                    copy_function=link_extensions)
+
+
 def make_demo_home(root: Path, *, persons: int, seed: int) -> Home:
     """Generate department files, ingest them and build every table (the demo pipeline plus build)."""
     from govlake.generate import generate

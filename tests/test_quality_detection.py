@@ -6,7 +6,6 @@ figures at one million persons are in docs/benchmarks.md.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import polars as pl
@@ -14,7 +13,7 @@ import pytest
 
 from govlake.cli import main
 from govlake.home import Home
-from tests.conftest import link_extensions
+from tests.conftest import copy_home
 from transforms.quality.detection import KIND_DIMENSIONS, detection
 from transforms.quality.run import run
 from transforms.score import score
@@ -26,8 +25,7 @@ MIN_RECALL = 0.99
 @pytest.fixture(scope="module")
 def checked_home(built_home: Home, tmp_path_factory: pytest.TempPathFactory) -> Home:
     root = tmp_path_factory.mktemp("detection") / "home"
-    shutil.copytree(built_home.root, root, ignore=shutil.ignore_patterns("cache", "locks"),
-                    copy_function=link_extensions)
+    copy_home(built_home.root, root, "cache", "locks")
     home = Home(root)
     run(home)
     return home
@@ -84,7 +82,6 @@ def test_score_reports_quality_detection(checked_home: Home, capsys: pytest.Capt
 
 def test_without_a_quality_run_score_says_so(built_home: Home, tmp_path: Path) -> None:
     root = tmp_path / "home"
-    shutil.copytree(built_home.root, root, ignore=shutil.ignore_patterns("cache", "locks"),
-                    copy_function=link_extensions)
+    copy_home(built_home.root, root, "cache", "locks")
     figures = score(Home(root)).as_dict()["quality_detection"]
     assert "govlake quality run" in figures["note"]

@@ -29,7 +29,7 @@ from govlake.home import Home
 from lake import delta
 from lake.catalog import load_catalog
 from lake.system import QUALITY_FAILURES, QUALITY_RESULTS
-from tests.conftest import link_extensions
+from tests.conftest import copy_home as copy_home_tree
 from transforms.quality.derive import DIMENSIONS, STAGES
 from transforms.quality.run import RunReport, run
 from transforms.quality.scorecard import render, scorecard
@@ -39,7 +39,7 @@ GOVLAKE = str(Path(sys.executable).with_name("govlake"))
 
 
 def copy_home(source: Home, target: Path) -> Home:
-    shutil.copytree(source.root, target, ignore=shutil.ignore_patterns("cache", "locks"), copy_function=link_extensions)
+    copy_home_tree(source.root, target, "cache", "locks")
     return Home(target)
 
 

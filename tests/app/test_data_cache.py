@@ -7,24 +7,20 @@ grant's cached answer is never served again (real grants, real governed sessions
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from app.data import LakeVersion, Reader
 from govlake.errors import PolicyDenied
 from govlake.home import Home
 from lake import sharing
-from tests.conftest import link_extensions
+from tests.conftest import copy_home
 from transforms.manifest import latest
 
 
 @pytest.fixture()
 def home(built_home: Home, tmp_path_factory: pytest.TempPathFactory) -> Home:
     root = tmp_path_factory.mktemp("data-cache") / "home"
-    shutil.copytree(built_home.root, root,
-                    ignore=shutil.ignore_patterns("cache", "duckdb_extensions", "exports", "spool", "sharing"),
-                    copy_function=link_extensions)
+    copy_home(built_home.root, root, "cache", "duckdb_extensions", "exports", "spool", "sharing")
     return Home(root)
 
 

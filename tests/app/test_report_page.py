@@ -7,7 +7,6 @@ a real quality run, tickets acted on, an objection filed.
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -15,7 +14,7 @@ import pytest
 from govlake.home import Home
 from lake import feedback, objections, reporting
 from tests.app.conftest import PageView, home_for_the_app, render
-from tests.conftest import link_extensions
+from tests.conftest import copy_home
 from tests.lake.test_reporting import current_period, prepare
 
 PAGE = "pages/governance.py"
@@ -27,9 +26,7 @@ RECORD_KEY = re.compile(r"\d{6}[\d*]{8}[\dX]{4}|[0-9A-HJ-NPQRTUWXY]{18}")
 def loop_home(built_home: Home, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
 
     root = tmp_path_factory.mktemp("loop") / "home"
-    shutil.copytree(built_home.root, root, ignore=shutil.ignore_patterns("cache", "spool", "exports",
-                                                                         "duckdb_extensions"),
-                    copy_function=link_extensions)
+    copy_home(built_home.root, root, "cache", "spool", "exports", "duckdb_extensions")
     home = Home(root)
     prepare(home)
     with home_for_the_app(home):

@@ -9,7 +9,6 @@ The killed and reference runs are real ``govlake`` processes (tests/faults/harne
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import polars as pl
 import pytest
 
 from govlake.home import Home
-from tests.conftest import link_extensions
+from tests.conftest import copy_home
 from tests.faults import harness
 
 #: Kills per command: the fast subset (make test) and the full set (make test-faults).
@@ -57,10 +56,10 @@ def make_lab(root: Path, persons: int) -> Lab:
     ingested = Home(root / "start-ingested").ensure()
     ingest(ingested, [exports])
     built = root / "start-built"
-    shutil.copytree(ingested.root, built, copy_function=link_extensions)
+    copy_home(ingested.root, built)
     build(Home(built))
     incremental = root / "start-incremental"
-    shutil.copytree(built, incremental, copy_function=link_extensions)
+    copy_home(built, incremental)
     one_percent_batch(incremental, root / "batch")
     ingest(Home(incremental), [root / "batch"])
     lab = Lab(root, exports, {"ingested": ingested.root, "built": built, "incremental": incremental})

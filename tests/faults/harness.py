@@ -42,7 +42,7 @@ from typing import Any
 
 import polars as pl
 
-from tests.conftest import link_extensions
+from tests.conftest import copy_home
 
 GOVLAKE = Path(sys.executable).with_name("govlake")
 
@@ -233,7 +233,7 @@ def reference(scenario: Scenario, workspace: Path) -> Reference:
 def _fresh_copy(scenario: Scenario, home: Path) -> None:
     shutil.rmtree(home, ignore_errors=True)
     if scenario.start is not None:
-        shutil.copytree(scenario.start, home, ignore=shutil.ignore_patterns("cache"), copy_function=link_extensions)
+        copy_home(scenario.start, home, "cache")
 
 
 @dataclass

@@ -28,7 +28,7 @@ import pytest
 
 from govlake.home import Home
 from lake import delta
-from tests.conftest import link_extensions
+from tests.conftest import copy_home
 from tests.faults import harness
 from tests.faults.query_loop import QUERIES
 
@@ -84,7 +84,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     _hangzhou_deaths(start.root, groups["b"], every=3, offset=1)
     # the same files, one after the other, then a full build: what the concurrent run must end as
     sequential = root / "sequential"
-    shutil.copytree(start.root, sequential, copy_function=link_extensions)
+    copy_home(start.root, sequential)
     ingest(Home(sequential), [groups["a"]])
     ingest(Home(sequential), [groups["b"]])
     build(Home(sequential), full=True)
@@ -161,7 +161,7 @@ def _comparable(frame: pl.DataFrame) -> pl.DataFrame:
 def test_two_ingests_a_build_and_three_readers_at_once(lab: dict[str, Path], readers: Readers,
                                                          tmp_path: Path) -> None:
     home = tmp_path / "home"
-    shutil.copytree(lab["start"], home, copy_function=link_extensions)
+    copy_home(lab["start"], home)
     readers.start(home)
     time.sleep(1.0)
     processes = [
@@ -247,7 +247,7 @@ def _commit_meanwhile(home: Path) -> None:
 
 def test_a_conflicting_commit_is_retried(lab: dict[str, Path], tmp_path: Path) -> None:
     home = tmp_path / "home"
-    shutil.copytree(lab["start"], home, copy_function=link_extensions)
+    copy_home(lab["start"], home)
     build = _paused_build(home, tmp_path / "pause", {})
     _commit_meanwhile(home)
     (tmp_path / "pause" / "resume").touch()
@@ -262,7 +262,7 @@ def test_past_the_retry_bound_the_command_fails_with_status_3_and_readers_keep_t
     from views.session import table_locations
 
     home = tmp_path / "home"
-    shutil.copytree(lab["start"], home, copy_function=link_extensions)
+    copy_home(lab["start"], home)
     before = table_locations(Home(home), [MART, "base.population"])
     build = _paused_build(home, tmp_path / "pause", {"GOVLAKE_COMMIT_ATTEMPTS": "1"})
     _commit_meanwhile(home)

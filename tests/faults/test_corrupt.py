@@ -7,13 +7,12 @@ replaced by bytes that are not JSON. Then the doctor names the fix, and the fix 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from govlake.home import Home
-from tests.conftest import link_extensions
+from tests.conftest import copy_home
 from tests.faults import harness
 
 pytestmark = pytest.mark.slow
@@ -33,8 +32,7 @@ def _damage(home: Path, table: str, how: str) -> Path:
 @pytest.fixture
 def copy(built_home: Home, tmp_path: Path) -> Path:
     root = tmp_path / "home"
-    shutil.copytree(built_home.root, root, ignore=shutil.ignore_patterns("cache", "spool", "exports"),
-                    copy_function=link_extensions)
+    copy_home(built_home.root, root, "cache", "spool", "exports")
     return root
 
 

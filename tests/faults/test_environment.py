@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from govlake.home import Home
-from tests.conftest import link_extensions
+from tests.conftest import copy_home
 from tests.faults import harness
 
 
@@ -38,8 +38,7 @@ def _tree(root: Path) -> dict[str, tuple[int, int]]:
 @pytest.fixture(scope="module")
 def home(built_home: Home, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("environment") / "home"
-    shutil.copytree(built_home.root, root, ignore=shutil.ignore_patterns("cache", "spool", "exports"),
-                    copy_function=link_extensions)
+    copy_home(built_home.root, root, "cache", "spool", "exports")
     return root
 
 
@@ -86,7 +85,7 @@ def test_a_wrong_duckdb_version_is_refused_before_any_write(home: Path, tmp_path
 
 def test_a_home_from_a_newer_govlake_is_refused_before_any_write(home: Path, tmp_path: Path) -> None:
     newer = tmp_path / "newer"
-    shutil.copytree(home, newer, copy_function=link_extensions)
+    copy_home(home, newer)
     (newer / "govlake.toml").write_text("format_version = 99\n")
     before = _tree(newer)
     for command in (["ingest", str(tmp_path)], ["build", "--full"], ["tables"], ["publish", "--user", "hz_analyst"],
@@ -115,7 +114,7 @@ def _read_only_runner(home: Path) -> list[str] | None:
 
 def test_a_read_only_home_is_refused_before_any_write(home: Path, tmp_path: Path) -> None:
     target = tmp_path / "readonly"
-    shutil.copytree(home, target, copy_function=link_extensions)
+    copy_home(home, target)
     prefix = _read_only_runner(target)
     if prefix is None:
         pytest.skip("cannot make a read-only filesystem here (root without mount namespaces)")

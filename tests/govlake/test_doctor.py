@@ -19,15 +19,14 @@ import pytest
 
 from govlake.doctor import diagnose
 from govlake.home import Home
-from tests.conftest import link_extensions
+from tests.conftest import copy_home
 from tests.faults import harness
 
 
 @pytest.fixture
 def home(built_home: Home, tmp_path: Path) -> Path:
     root = tmp_path / "home"
-    shutil.copytree(built_home.root, root, ignore=shutil.ignore_patterns("cache", "spool", "exports"),
-                    copy_function=link_extensions)
+    copy_home(built_home.root, root, "cache", "spool", "exports")
     return root
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -22,7 +21,7 @@ import pytest
 from govlake.home import Home
 from lake import delta, feedback, ledger, objections
 from lake.system import INGEST_LOG
-from tests.conftest import link_extensions
+from tests.conftest import copy_home
 from tests.lake.test_feedback import RULE, failure, write_run
 from tests.lake.test_feedback import batches as batches  # the fixture
 
@@ -71,9 +70,7 @@ def test_a_correction_killed_mid_build_is_finished_by_the_rerun(built_home: Home
     from views.objections import file_objection
 
     root = tmp_path / "copy"
-    shutil.copytree(built_home.root, root, ignore=shutil.ignore_patterns("cache", "spool", "exports",
-                                                                         "duckdb_extensions"),
-                    copy_function=link_extensions)
+    copy_home(built_home.root, root, "cache", "spool", "exports", "duckdb_extensions")
     home = Home(root)
     people = (delta.read(home.table_path("base", "population"))
               .filter(pl.col("hukou_division").str.starts_with("3301") & pl.col("alive") & (pl.col("age") >= 25)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from govlake.home import Home
 from lake import delta, feedback, ledger, objections, reporting
 from lake.catalog import load_catalog
 from lake.system import INGEST_LOG
-from tests.conftest import link_extensions
+from tests.conftest import copy_home
 from tests.lake.test_feedback import write_run
 
 OLD_RULE = "validity.element.hukou.resident_id"
@@ -56,9 +55,7 @@ def prepare(home: Home) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def prepared(built_home: Home, tmp_path_factory: pytest.TempPathFactory) -> tuple[Home, dict[str, str]]:
     root = tmp_path_factory.mktemp("report") / "home"
-    shutil.copytree(built_home.root, root, ignore=shutil.ignore_patterns("cache", "spool", "exports",
-                                                                         "duckdb_extensions"),
-                    copy_function=link_extensions)
+    copy_home(built_home.root, root, "cache", "spool", "exports", "duckdb_extensions")
     home = Home(root)
     return home, prepare(home)
 

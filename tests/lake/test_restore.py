@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ from govlake.errors import NotFound, StateError
 from govlake.home import Home
 from lake import audit, delta
 from lake.restore import history, restore
-from tests.conftest import link_extensions
+from tests.conftest import copy_home
 from transforms import manifest
 
 GOVLAKE = Path(sys.executable).with_name("govlake")
@@ -24,8 +23,7 @@ MART = "topic.population_by_division_age_sex"
 @pytest.fixture
 def home(built_home: Home, tmp_path: Path) -> Home:
     root = tmp_path / "home"
-    shutil.copytree(built_home.root, root, ignore=shutil.ignore_patterns("cache", "spool", "exports"),
-                    copy_function=link_extensions)
+    copy_home(built_home.root, root, "cache", "spool", "exports")
     return Home(root)
 
 

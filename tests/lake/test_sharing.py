@@ -26,7 +26,7 @@ from govlake.home import Home
 from lake import audit, delta, sharing
 from lake.catalog.load import CATALOG_DIR, STANDARDS_DIR, load_catalog_from
 from policies import load_policies
-from tests.conftest import link_extensions
+from tests.conftest import copy_home
 from views import shares
 from views.publish import check_grant, publish, read_extract
 from views.session import open_session
@@ -39,9 +39,7 @@ BASIS = "《婚姻登记条例》第二条及履行法定职责所必需（测�
 @pytest.fixture(scope="module")
 def home(built_home: Home, tmp_path_factory: pytest.TempPathFactory) -> Home:
     root = tmp_path_factory.mktemp("sharing") / "home"
-    shutil.copytree(built_home.root, root,
-                    ignore=shutil.ignore_patterns("cache", "duckdb_extensions", "exports", "spool", "sharing"),
-                    copy_function=link_extensions)
+    copy_home(built_home.root, root, "cache", "duckdb_extensions", "exports", "spool", "sharing")
     return Home(root)
 
 

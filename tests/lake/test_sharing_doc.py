@@ -6,14 +6,13 @@ import contextlib
 import io
 import re
 import shlex
-import shutil
 from pathlib import Path
 
 import pytest
 
 from govlake.cli import main
 from govlake.home import Home
-from tests.conftest import link_extensions
+from tests.conftest import copy_home
 
 DOC = Path(__file__).parents[2] / "docs" / "sharing.md"
 FENCE = re.compile(r"```console\n(.*?)```", re.S)
@@ -39,9 +38,7 @@ def pattern(shown: str) -> re.Pattern[str]:
 
 def test_the_walkthrough_runs_as_documented(built_home: Home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = tmp_path / "home"
-    shutil.copytree(built_home.root, root,
-                    ignore=shutil.ignore_patterns("cache", "duckdb_extensions", "exports", "spool", "sharing"),
-                    copy_function=link_extensions)
+    copy_home(built_home.root, root, "cache", "duckdb_extensions", "exports", "spool", "sharing")
     monkeypatch.chdir(tmp_path)  # the extract is written next to the reader
     steps = walkthrough()
     assert len(steps) >= 12

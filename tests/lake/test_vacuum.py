@@ -17,7 +17,7 @@ from govlake.errors import ConfigError
 from govlake.home import Home
 from lake import delta
 from lake.vacuum import vacuum
-from tests.conftest import link_extensions
+from tests.conftest import copy_home
 
 GOVLAKE = Path(sys.executable).with_name("govlake")
 MART = ("topic", "population_by_division_age_sex")
@@ -26,8 +26,7 @@ MART = ("topic", "population_by_division_age_sex")
 @pytest.fixture
 def home(built_home: Home, tmp_path: Path) -> Home:
     root = tmp_path / "home"
-    shutil.copytree(built_home.root, root, ignore=shutil.ignore_patterns("cache", "spool", "exports"),
-                    copy_function=link_extensions)
+    copy_home(built_home.root, root, "cache", "spool", "exports")
     return Home(root)
 
 

@@ -10,7 +10,6 @@ population, legal-entity and credit libraries. A person holder is the one the bu
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import polars as pl
@@ -21,7 +20,7 @@ from govlake.home import Home
 from lake import delta
 from lake.catalog import load_catalog
 from lake.ingest import ingest
-from tests.conftest import link_extensions
+from tests.conftest import copy_home
 from tests.transforms.test_credit import make_context
 from tests.transforms.test_e_licence import licence
 from tests.transforms.test_projections import (
@@ -219,8 +218,7 @@ def licence_home(built_home: Home, root: Path) -> tuple[Home, dict[str, tuple[st
     Returns the home and, per licence (``1.2.156.3005.2.X.Y.<key>``), the expected kind, holder key and status.
     """
     home = Home(root / "home")
-    shutil.copytree(built_home.root, home.root, ignore=shutil.ignore_patterns("cache", "spool"),
-                    copy_function=link_extensions)
+    copy_home(built_home.root, home.root, "cache", "spool")
     expected = _licence_file(home, root / "batch")
     ingest(home, [root / "batch"])
     assert build(home).kind == "incremental"
@@ -231,13 +229,11 @@ def test_an_incremental_build_links_new_licences_as_a_full_build_does(
         built_home: Home, tmp_path_factory: pytest.TempPathFactory) -> None:
     root = tmp_path_factory.mktemp("e-licence-incremental")
     incremental = Home(root / "incremental")
-    shutil.copytree(built_home.root, incremental.root, ignore=shutil.ignore_patterns("cache", "spool"),
-                    copy_function=link_extensions)
+    copy_home(built_home.root, incremental.root, "cache", "spool")
     expected = _licence_file(incremental, root / "batch")
     ingest(incremental, [root / "batch"])
     full = Home(root / "full")
-    shutil.copytree(incremental.root, full.root, ignore=shutil.ignore_patterns("cache", "spool"),
-                    copy_function=link_extensions)
+    copy_home(incremental.root, full.root, "cache", "spool")
     assert build(incremental).kind == "incremental" and build(full, full=True).kind == "full"
     tables = [delta.read(home.table_path("base", "e_licence")).sort("licence_id") for home in (incremental, full)]
     assert tables[0].equals(tables[1])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import polars as pl
@@ -12,7 +11,7 @@ from govlake.bench.build import one_percent_batch
 from govlake.home import Home
 from lake import delta
 from lake.ingest import ingest
-from tests.conftest import built_tables, link_extensions
+from tests.conftest import built_tables, copy_home
 from transforms import manifest
 from transforms.build import build
 
@@ -28,13 +27,11 @@ def _comparable(frame: pl.DataFrame) -> pl.DataFrame:
 def incremental_and_full(built_home: Home, tmp_path_factory: pytest.TempPathFactory) -> tuple[Home, Home, int]:
     root = tmp_path_factory.mktemp("incremental")
     incremental = Home(root / "incremental")
-    shutil.copytree(built_home.root, incremental.root, ignore=shutil.ignore_patterns("cache", "spool"),
-                    copy_function=link_extensions)
+    copy_home(built_home.root, incremental.root, "cache", "spool")
     rows = one_percent_batch(incremental.root, root / "batch")
     ingest(incremental, [root / "batch"])
     full = Home(root / "full")
-    shutil.copytree(incremental.root, full.root, ignore=shutil.ignore_patterns("cache", "spool"),
-                    copy_function=link_extensions)
+    copy_home(incremental.root, full.root, "cache", "spool")
     report = build(incremental)
     assert report.kind == "incremental" and report.new_batches == 1
     assert build(full, full=True).kind == "full"

@@ -7,7 +7,6 @@ the issue's thresholds at the 100,000-person demo, the size they are stated for.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import polars as pl
@@ -17,7 +16,7 @@ from govlake.cli import main
 from govlake.errors import NotFound
 from govlake.home import Home
 from lake import delta
-from tests.conftest import link_extensions
+from tests.conftest import copy_home
 from transforms.score import ENTITY_ATTRIBUTES, PERSON_ATTRIBUTES, Score, credit_attribution, score
 
 #: The issue's figures (base-library issue, `govlake score`).
@@ -81,8 +80,7 @@ def test_credit_attribution_counts_each_kind_of_misfiling(built_home: Home, tmp_
     """The figure is no tautology: facts filed as the wrong kind, under the written code of a
     wrong check character, or under another entity are each counted as such."""
     home = Home(tmp_path / "home")
-    shutil.copytree(built_home.root, home.root, ignore=shutil.ignore_patterns("cache", "locks"),
-                    copy_function=link_extensions)
+    copy_home(built_home.root, home.root, "cache", "locks")
     truth = home.exports / "truth"
     defects, persons, entities = (pl.read_parquet(truth / f"{name}.parquet")
                                   for name in ("defects", "persons", "entities"))

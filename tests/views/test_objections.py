@@ -8,7 +8,6 @@ Each test works on its own copy of the shared demo home (5,000 persons).
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import polars as pl
@@ -19,7 +18,7 @@ from govlake.errors import ContractError, GovLakeError, PolicyDenied, StateError
 from govlake.home import Home
 from lake import audit, delta, ledger, objections
 from lake.system import INGEST_LOG
-from tests.conftest import link_extensions
+from tests.conftest import copy_home
 from transforms.manifest import latest
 from views.objections import file_objection
 from views.session import open_session
@@ -30,9 +29,7 @@ ANALYST, CIVIL_AFFAIRS, PUBLIC_SECURITY = "hz_analyst", "mca_officer", "mps_offi
 @pytest.fixture
 def home(built_home: Home, tmp_path: Path) -> Home:
     root = tmp_path / "home"
-    shutil.copytree(built_home.root, root, ignore=shutil.ignore_patterns("cache", "spool", "exports",
-                                                                         "duckdb_extensions"),
-                    copy_function=link_extensions)
+    copy_home(built_home.root, root, "cache", "spool", "exports", "duckdb_extensions")
     return Home(root)
 
 
